@@ -1,0 +1,43 @@
+using OrleansGroups.Core.Topics;
+
+namespace OrleansGroups;
+
+/// <summary>A topic: its partition count and configuration.</summary>
+/// <param name="Name">Topic name.</param>
+/// <param name="PartitionCount">Number of partitions.</param>
+/// <param name="Config">Topic configuration.</param>
+/// <param name="CreatedAt">When the topic was created.</param>
+[GenerateSerializer, Immutable, Alias("og.TopicDescription")]
+public sealed record TopicDescription(
+    [property: Id(0)] string Name,
+    [property: Id(1)] int PartitionCount,
+    [property: Id(2)] TopicConfig Config,
+    [property: Id(3)] DateTimeOffset CreatedAt);
+
+/// <summary>The bounds of a partition's log.</summary>
+/// <param name="LogStartOffset">First offset still in the log.</param>
+/// <param name="HighWatermark">Offset the next appended record gets (the log end offset).</param>
+[GenerateSerializer, Immutable, Alias("og.Watermarks")]
+public sealed record PartitionWatermarks(
+    [property: Id(0)] long LogStartOffset,
+    [property: Id(1)] long HighWatermark);
+
+/// <summary>Where an appended batch landed.</summary>
+/// <param name="BaseOffset">Offset of the batch's first record; record i has BaseOffset + i.</param>
+/// <param name="RecordCount">Number of records appended.</param>
+/// <param name="LogAppendTime">When the partition accepted the batch (unix ms).</param>
+[GenerateSerializer, Immutable, Alias("og.AppendResult")]
+public sealed record AppendResult(
+    [property: Id(0)] long BaseOffset,
+    [property: Id(1)] int RecordCount,
+    [property: Id(2)] long LogAppendTime);
+
+/// <summary>Records read from a partition.</summary>
+/// <param name="Batches">Whole record batches, concatenated (decode with <c>RecordBatch.Decode</c>); the first may start before the requested offset.</param>
+/// <param name="LogStartOffset">First offset in the log.</param>
+/// <param name="HighWatermark">Log end offset at the time of the read.</param>
+[GenerateSerializer, Immutable, Alias("og.FetchResult")]
+public sealed record FetchResult(
+    [property: Id(0)] byte[] Batches,
+    [property: Id(1)] long LogStartOffset,
+    [property: Id(2)] long HighWatermark);

@@ -1,0 +1,28 @@
+using OrleansGroups.Core.Errors;
+using OrleansGroups.Core.Topics;
+
+namespace OrleansGroups;
+
+/// <summary>How OrleansGroups names its grains.</summary>
+public static class GrainKeys
+{
+    /// <summary>Key of the cluster-wide topic registry.</summary>
+    public const string TopicRegistry = "topics";
+
+    /// <summary>Key of the cluster-wide group registry.</summary>
+    public const string GroupRegistry = "groups";
+
+    /// <summary>Key of a partition grain: "topic/partition" (topic names never contain '/').</summary>
+    public static string Partition(TopicPartition partition) => $"{partition.Topic}/{partition.Partition}";
+
+    /// <summary>Parses a partition grain key.</summary>
+    public static TopicPartition ParsePartition(string key)
+    {
+        var slash = key.LastIndexOf('/');
+        if (slash <= 0 || !int.TryParse(key.AsSpan(slash + 1), out var partition))
+        {
+            throw new InvalidRequestException($"'{key}' is not a partition key (topic/partition).");
+        }
+        return new TopicPartition(key[..slash], partition);
+    }
+}

@@ -1,0 +1,24 @@
+namespace OrleansGroups;
+
+/// <summary>
+/// One partition's log (key "topic/partition", see <see cref="GrainKeys.Partition"/>). Appends from many
+/// producers are group-committed into one storage write; an append is acknowledged only once durable.
+/// </summary>
+public interface IPartitionGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Appends one record batch encoded by <c>RecordBatch.Encode</c> (its base offset is assigned here).
+    /// Throws UnknownTopic, UnknownPartition, RecordTooLarge, CorruptRecord or StorageUnavailable.
+    /// </summary>
+    Task<AppendResult> Append(byte[] batch);
+
+    /// <summary>
+    /// Reads whole batches from <paramref name="offset"/>, up to about <paramref name="maxBytes"/> (at least one
+    /// batch). At the end of the log it waits up to <paramref name="maxWaitMs"/> for new records (0: return at once).
+    /// Throws OffsetOutOfRange below the log start or past the high watermark.
+    /// </summary>
+    Task<FetchResult> Fetch(long offset, int maxBytes, int maxWaitMs);
+
+    /// <summary>The log start offset and high watermark.</summary>
+    Task<PartitionWatermarks> GetWatermarks();
+}

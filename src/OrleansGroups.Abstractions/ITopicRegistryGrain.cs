@@ -1,0 +1,25 @@
+using OrleansGroups.Core.Topics;
+
+namespace OrleansGroups;
+
+/// <summary>
+/// The cluster-wide list of topics and their metadata (key <see cref="GrainKeys.TopicRegistry"/>).
+/// One grain owns all topic metadata so creation is atomic; clients and partitions cache what they read.
+/// </summary>
+public interface ITopicRegistryGrain : IGrainWithStringKey
+{
+    /// <summary>Creates a topic. Throws InvalidTopicName, TopicAlreadyExists or InvalidRequest.</summary>
+    Task<TopicDescription> CreateTopic(string name, int partitionCount, TopicConfig? config);
+
+    /// <summary>The topic, or null when it does not exist.</summary>
+    [ReadOnly]
+    Task<TopicDescription?> GetTopic(string name);
+
+    /// <summary>Every topic, by name.</summary>
+    [ReadOnly]
+    Task<IReadOnlyList<TopicDescription>> ListTopics();
+
+    /// <summary>Partition counts of the named topics that exist (missing topics are left out).</summary>
+    [ReadOnly]
+    Task<IReadOnlyDictionary<string, int>> GetPartitionCounts(IReadOnlyCollection<string> topics);
+}

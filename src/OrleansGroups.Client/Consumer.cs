@@ -1,0 +1,590 @@
+using System.Runtime.CompilerServices;
+using OrleansGroups.Client.Internal;
+using OrleansGroups.Core.Coordination;
+using OrleansGroups.Core.Errors;
+using OrleansGroups.Core.Log;
+using OrleansGroups.Core.Topics;
+
+namespace OrleansGroups.Client;
+
+/// <summary>
+/// A member of a consumer group. After <see cref="Subscribe(IEnumerable{string})"/> it joins the group in the
+/// background, prefetches its assigned partitions, and hands records out through <see cref="ConsumeAsync(TimeSpan, CancellationToken)"/>.
+/// When the group takes a partition away, the consumer stops fetching it, drops what it prefetched, commits
+/// what was consumed (with auto-commit) and only then confirms the release, so the next owner starts exactly
+/// where this one stopped. <see cref="CloseAsync"/> leaves the group.
+/// </summary>
+public sealed class Consumer : IAsyncDisposable
+{
+    private readonly IGrainFactory _grains;
+    private readonly ConsumerOptions _options;
+    private readonly IConsumerGroupGrain _group;
+    private readonly object _gate = new();
+    private readonly SemaphoreSlim _commitGate = new(1, 1);
+    private readonly Dictionary<TopicPartition, PartitionFetch> _partitions = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private TaskCompletionSource _dataAvailable = NewSignal();
+    private IReadOnlyList<string> _topics = [];
+    private Task? _heartbeatLoop;
+    private Exception? _fatal;
+    private int _memberEpoch;
+    private int _nextPartition;
+    private bool _closed;
+
+    /// <summary>Creates a consumer; it joins its group on <see cref="Subscribe(IEnumerable{string})"/>.</summary>
+    public Consumer(IGrainFactory grains, ConsumerOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.GroupId))
+        {
+            throw new InvalidGroupIdException(options.GroupId, "a group id is required");
+        }
+        _grains = grains;
+        _options = options;
+        _group = grains.GetGrain<IConsumerGroupGrain>(options.GroupId);
+    }
+
+    /// <summary>This member's id in the group.</summary>
+    public string MemberId { get; } = Guid.NewGuid().ToString("N");
+
+    /// <summary>The member epoch the group last gave this consumer.</summary>
+    public int MemberEpoch => Volatile.Read(ref _memberEpoch);
+
+    /// <summary>The partitions this consumer owns now.</summary>
+    public IReadOnlyList<TopicPartition> Assignment
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _partitions.Keys.Order()];
+            }
+        }
+    }
+
+    /// <summary>Raised (on a background thread) after partitions are assigned to this consumer.</summary>
+    public event Action<IReadOnlyList<TopicPartition>>? PartitionsAssigned;
+
+    /// <summary>Raised after partitions are taken away, before the release is confirmed to the group.</summary>
+    public event Action<IReadOnlyList<TopicPartition>>? PartitionsRevoked;
+
+    /// <summary>Raised when the group fenced this member: its partitions were lost without a commit.</summary>
+    public event Action<IReadOnlyList<TopicPartition>>? PartitionsLost;
+
+    /// <summary>Subscribes to one topic.</summary>
+    public void Subscribe(string topic) => Subscribe([topic]);
+
+    /// <summary>Subscribes to topics (replacing any earlier subscription) and joins the group.</summary>
+    public void Subscribe(IEnumerable<string> topics)
+    {
+        var list = topics.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        foreach (var topic in list)
+        {
+            TopicName.Validate(topic);
+        }
+        if (list.Count == 0)
+        {
+            throw new InvalidRequestException("Subscribe needs at least one topic.");
+        }
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            _topics = list;
+            _heartbeatLoop ??= Task.Run(() => HeartbeatLoopAsync(_stopping.Token));
+        }
+    }
+
+    /// <summary>The next record, or null when none arrives within <paramref name="timeout"/>.</summary>
+    public async Task<ConsumeResult?> ConsumeAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (true)
+        {
+            Task signal;
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_closed, this);
+                if (_fatal is not null)
+                {
+                    throw _fatal;
+                }
+                if (TryTakeRecord() is { } result)
+                {
+                    return result;
+                }
+                signal = _dataAvailable.Task;
+            }
+            var remaining = deadline - DateTimeOffset.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+            {
+                return null;
+            }
+            await Task.WhenAny(signal, Task.Delay(remaining, cancellationToken));
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>Consumes until cancelled.</summary>
+    public async IAsyncEnumerable<ConsumeResult> ConsumeAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var result = await ConsumeAsync(TimeSpan.FromSeconds(1), cancellationToken);
+            if (result is not null)
+            {
+                yield return result;
+            }
+        }
+    }
+
+    /// <summary>Commits the position after the last record consumed from each owned partition.</summary>
+    public async Task CommitAsync(CancellationToken cancellationToken = default)
+    {
+        await _commitGate.WaitAsync(cancellationToken);
+        try
+        {
+            await CommitConsumedAsync(ownedOnly: null);
+        }
+        finally
+        {
+            _commitGate.Release();
+        }
+    }
+
+    /// <summary>Commits explicit offsets (each the next offset to read).</summary>
+    public async Task CommitAsync(IEnumerable<TopicPartitionOffset> offsets, CancellationToken cancellationToken = default)
+    {
+        var list = offsets.Select(o => new PartitionOffset(o.TopicPartition, o.Offset)).ToList();
+        await _commitGate.WaitAsync(cancellationToken);
+        try
+        {
+            await _group.Commit(new CommitRequest(MemberId, MemberEpoch, list));
+            lock (_gate)
+            {
+                foreach (var offset in list)
+                {
+                    if (_partitions.TryGetValue(offset.Partition, out var fetch))
+                    {
+                        fetch.CommittedPosition = offset.Offset;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            _commitGate.Release();
+        }
+    }
+
+    /// <summary>Commits (with auto-commit) and leaves the group; the partitions go to the other members at once.</summary>
+    public async Task CloseAsync()
+    {
+        if (!await StopAsync())
+        {
+            return;
+        }
+        if (_options.EnableAutoCommit)
+        {
+            try
+            {
+                await CommitConsumedAsync(ownedOnly: null);
+            }
+            catch (OrleansGroupsException)
+            {
+                // Fenced or evicted meanwhile: the group already moved on without us.
+            }
+        }
+        StopFetching(_partitions.Keys.ToList());
+        try
+        {
+            await _group.Leave(MemberId);
+        }
+        catch (UnknownMemberException)
+        {
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync() => await CloseAsync();
+
+    /// <summary>Stops without committing or leaving, as a crashed process would; the group evicts it after the session timeout.</summary>
+    internal async Task AbandonAsync()
+    {
+        if (await StopAsync())
+        {
+            StopFetching(_partitions.Keys.ToList());
+        }
+    }
+
+    private async Task<bool> StopAsync()
+    {
+        Task? loop;
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return false;
+            }
+            _closed = true;
+            loop = _heartbeatLoop;
+        }
+        _stopping.Cancel();
+        if (loop is not null)
+        {
+            try
+            {
+                await loop;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        return true;
+    }
+
+    private ConsumeResult? TryTakeRecord()
+    {
+        if (_partitions.Count == 0)
+        {
+            return null;
+        }
+        var fetches = _partitions.Values.ToList();
+        for (var i = 0; i < fetches.Count; i++)
+        {
+            var fetch = fetches[(_nextPartition + i) % fetches.Count];
+            if (fetch.Buffer.TryDequeue(out var record))
+            {
+                // Stay on a partition while it has records: fewer switches, same fairness over a few calls.
+                _nextPartition = fetch.Buffer.Count > 0 ? (_nextPartition + i) % fetches.Count : (_nextPartition + i + 1) % fetches.Count;
+                fetch.BufferedBytes -= Size(record);
+                fetch.ConsumedPosition = record.Offset + 1;
+                if (fetch.BufferedBytes < _options.MaxBufferedBytesPerPartition / 2)
+                {
+                    fetch.SignalSpace();
+                }
+                return new ConsumeResult(fetch.Partition.Topic, fetch.Partition.Partition, record.Offset, record.Key, record.Value,
+                    record.Headers, DateTimeOffset.FromUnixTimeMilliseconds(record.Timestamp));
+            }
+        }
+        return null;
+    }
+
+    private async Task HeartbeatLoopAsync(CancellationToken cancellationToken)
+    {
+        var sendSubscription = true;
+        var lastHeartbeat = DateTimeOffset.UtcNow;
+        var nextAutoCommit = DateTimeOffset.UtcNow + _options.AutoCommitInterval;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            HeartbeatResponse response;
+            List<TopicPartition> owned;
+            IReadOnlyList<string> topics;
+            lock (_gate)
+            {
+                owned = [.. _partitions.Keys];
+                topics = _topics;
+            }
+            try
+            {
+                response = await _group.Heartbeat(new HeartbeatRequest(
+                    MemberId, MemberEpoch, _options.InstanceId, _options.ClientId,
+                    sendSubscription || MemberEpoch == 0 ? topics : null, owned,
+                    (int)_options.SessionTimeout.TotalMilliseconds, (int)_options.RebalanceTimeout.TotalMilliseconds));
+                sendSubscription = false;
+                lastHeartbeat = DateTimeOffset.UtcNow;
+            }
+            catch (Exception e) when (e is UnknownMemberException or FencedMemberEpochException)
+            {
+                // The group no longer knows us at this epoch: whatever we held may already be someone else's.
+                var lost = StopFetching(owned);
+                Volatile.Write(ref _memberEpoch, 0);
+                sendSubscription = true;
+                if (lost.Count > 0)
+                {
+                    PartitionsLost?.Invoke(lost);
+                }
+                continue;
+            }
+            catch (OrleansGroupsException e) when (!e.IsRetriable)
+            {
+                Fail(e);
+                return;
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                if (DateTimeOffset.UtcNow - lastHeartbeat > _options.SessionTimeout)
+                {
+                    // Silent for a whole session: the group has evicted us, so stop before a new owner starts.
+                    var lost = StopFetching(owned);
+                    Volatile.Write(ref _memberEpoch, 0);
+                    sendSubscription = true;
+                    if (lost.Count > 0)
+                    {
+                        PartitionsLost?.Invoke(lost);
+                    }
+                }
+                await DelayAsync(TimeSpan.FromMilliseconds(500), cancellationToken);
+                continue;
+            }
+            Volatile.Write(ref _memberEpoch, response.MemberEpoch);
+
+            var target = response.Assignment.ToHashSet();
+            var revoked = owned.Where(p => !target.Contains(p)).ToList();
+            var added = target.Where(p => !owned.Contains(p)).ToList();
+            try
+            {
+                if (revoked.Count > 0)
+                {
+                    await RevokeAsync(revoked);
+                }
+                if (added.Count > 0)
+                {
+                    await AssignAsync(added);
+                }
+                if (_options.EnableAutoCommit && DateTimeOffset.UtcNow >= nextAutoCommit)
+                {
+                    nextAutoCommit = DateTimeOffset.UtcNow + _options.AutoCommitInterval;
+                    await CommitAsync(cancellationToken);
+                }
+            }
+            catch (OrleansGroupsException e) when (!e.IsRetriable && e is not (UnknownMemberException or FencedMemberEpochException or StaleMemberEpochException))
+            {
+                Fail(e);
+                return;
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Transient: the next heartbeat retries.
+            }
+            if (revoked.Count == 0)
+            {
+                await DelayAsync(TimeSpan.FromMilliseconds(response.HeartbeatIntervalMs), cancellationToken);
+            }
+        }
+    }
+
+    private async Task RevokeAsync(List<TopicPartition> revoked)
+    {
+        await _commitGate.WaitAsync();
+        try
+        {
+            var committable = new HashSet<TopicPartition>(revoked);
+            if (_options.EnableAutoCommit)
+            {
+                await CommitConsumedAsync(committable);
+            }
+            StopFetching(revoked);
+        }
+        finally
+        {
+            _commitGate.Release();
+        }
+        PartitionsRevoked?.Invoke(revoked);
+    }
+
+    private async Task AssignAsync(List<TopicPartition> added)
+    {
+        var committed = await _group.GetCommittedOffsets(added);
+        var starts = await Task.WhenAll(added.Select(async partition =>
+            committed.TryGetValue(partition, out var offset) ? offset.Offset : await ResetPositionAsync(partition, null)));
+        lock (_gate)
+        {
+            for (var i = 0; i < added.Count; i++)
+            {
+                var fetch = new PartitionFetch(added[i], starts[i], committed.ContainsKey(added[i]) ? starts[i] : -1);
+                _partitions[added[i]] = fetch;
+                fetch.Loop = Task.Run(() => FetchLoopAsync(fetch));
+            }
+        }
+        PartitionsAssigned?.Invoke(added);
+    }
+
+    private async Task<long> ResetPositionAsync(TopicPartition partition, OffsetOutOfRangeException? cause)
+    {
+        switch (_options.AutoOffsetReset)
+        {
+            case AutoOffsetReset.Earliest:
+                return cause?.LogStartOffset ?? (await PartitionGrain(partition).GetWatermarks()).LogStartOffset;
+            case AutoOffsetReset.Latest:
+                return cause?.HighWatermark ?? (await PartitionGrain(partition).GetWatermarks()).HighWatermark;
+            default:
+                throw cause ?? (Exception)new InvalidRequestException(
+                    $"{partition} has no committed offset for group '{_options.GroupId}' and auto.offset.reset is 'error'.");
+        }
+    }
+
+    private async Task FetchLoopAsync(PartitionFetch fetch)
+    {
+        var grain = PartitionGrain(fetch.Partition);
+        var token = fetch.Stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            long position;
+            Task? space = null;
+            lock (_gate)
+            {
+                position = fetch.FetchPosition;
+                if (fetch.BufferedBytes >= _options.MaxBufferedBytesPerPartition)
+                {
+                    space = fetch.WaitForSpace();
+                }
+            }
+            if (space is not null)
+            {
+                await Task.WhenAny(space, Task.Delay(Timeout.Infinite, token));
+                continue;
+            }
+            FetchResult result;
+            try
+            {
+                result = await grain.Fetch(position, _options.FetchMaxBytes, (int)_options.FetchMaxWait.TotalMilliseconds);
+            }
+            catch (OffsetOutOfRangeException e)
+            {
+                try
+                {
+                    var reset = await ResetPositionAsync(fetch.Partition, e);
+                    lock (_gate)
+                    {
+                        if (fetch.FetchPosition == position)
+                        {
+                            fetch.FetchPosition = reset;
+                        }
+                    }
+                }
+                catch (Exception fatal)
+                {
+                    Fail(fatal);
+                    return;
+                }
+                continue;
+            }
+            catch (Exception) when (!token.IsCancellationRequested)
+            {
+                await DelayAsync(TimeSpan.FromMilliseconds(200), token);
+                continue;
+            }
+            catch (Exception)
+            {
+                return;
+            }
+            if (result.Batches.Length == 0)
+            {
+                continue;
+            }
+            var records = RecordBatch.Decode(result.Batches).Where(r => r.Offset >= position).ToList();
+            lock (_gate)
+            {
+                if (token.IsCancellationRequested || fetch.FetchPosition != position || records.Count == 0)
+                {
+                    continue;
+                }
+                foreach (var record in records)
+                {
+                    fetch.Buffer.Enqueue(record);
+                    fetch.BufferedBytes += Size(record);
+                }
+                fetch.FetchPosition = records[^1].Offset + 1;
+                var signal = _dataAvailable;
+                _dataAvailable = NewSignal();
+                signal.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Commits consumed positions of owned partitions (all, or those in <paramref name="ownedOnly"/>). Caller holds the commit gate.</summary>
+    private async Task CommitConsumedAsync(IReadOnlySet<TopicPartition>? ownedOnly)
+    {
+        List<PartitionOffset> offsets;
+        lock (_gate)
+        {
+            offsets = _partitions.Values
+                .Where(f => (ownedOnly is null || ownedOnly.Contains(f.Partition)) && f.ConsumedPosition > f.CommittedPosition)
+                .Select(f => new PartitionOffset(f.Partition, f.ConsumedPosition))
+                .ToList();
+        }
+        if (offsets.Count == 0)
+        {
+            return;
+        }
+        await _group.Commit(new CommitRequest(MemberId, MemberEpoch, offsets));
+        lock (_gate)
+        {
+            foreach (var offset in offsets)
+            {
+                if (_partitions.TryGetValue(offset.Partition, out var fetch))
+                {
+                    fetch.CommittedPosition = Math.Max(fetch.CommittedPosition, offset.Offset);
+                }
+            }
+        }
+    }
+
+    private List<TopicPartition> StopFetching(IEnumerable<TopicPartition> partitions)
+    {
+        var stopped = new List<TopicPartition>();
+        lock (_gate)
+        {
+            foreach (var partition in partitions)
+            {
+                if (_partitions.Remove(partition, out var fetch))
+                {
+                    fetch.Stop.Cancel();
+                    stopped.Add(partition);
+                }
+            }
+        }
+        return stopped;
+    }
+
+    private void Fail(Exception error)
+    {
+        lock (_gate)
+        {
+            _fatal ??= error;
+            var signal = _dataAvailable;
+            _dataAvailable = NewSignal();
+            signal.TrySetResult();
+        }
+    }
+
+    private IPartitionGrain PartitionGrain(TopicPartition partition) =>
+        _grains.GetGrain<IPartitionGrain>(GrainKeys.Partition(partition));
+
+    private static long Size(Record record) => 16 + (record.Key?.Length ?? 0) + (record.Value?.Length ?? 0);
+
+    private static async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Fetch state of one owned partition. Guarded by the consumer's gate.</summary>
+    private sealed class PartitionFetch(TopicPartition partition, long start, long committed)
+    {
+        private TaskCompletionSource? _space;
+
+        public TopicPartition Partition { get; } = partition;
+        public long FetchPosition { get; set; } = start;
+        public long ConsumedPosition { get; set; } = start;
+        public long CommittedPosition { get; set; } = committed;
+        public Queue<Record> Buffer { get; } = new();
+        public long BufferedBytes { get; set; }
+        public CancellationTokenSource Stop { get; } = new();
+        public Task? Loop { get; set; }
+
+        public Task WaitForSpace() => (_space ??= NewSignal()).Task;
+
+        public void SignalSpace()
+        {
+            _space?.TrySetResult();
+            _space = null;
+        }
+    }
+}

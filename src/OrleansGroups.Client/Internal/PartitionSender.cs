@@ -1,0 +1,147 @@
+using OrleansGroups.Core.Log;
+using OrleansGroups.Core.Topics;
+
+namespace OrleansGroups.Client.Internal;
+
+/// <summary>
+/// Sends one partition's messages with at most one append in flight. Calls that arrive while an append is
+/// in flight queue up and are encoded into the next batch together.
+/// </summary>
+internal sealed class PartitionSender(TopicPartition partition, IPartitionGrain grain, ProducerOptions options)
+{
+    private readonly object _gate = new();
+    private readonly Queue<Pending> _queue = new();
+    private bool _sending;
+    private TaskCompletionSource? _idle;
+
+    public async Task<IReadOnlyList<DeliveryResult>> SendAsync(IReadOnlyList<Message> messages, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var now = DateTimeOffset.UtcNow;
+        // A long list is cut into batch-sized pieces so no single append exceeds the batch limit.
+        var pieces = new List<Pending>();
+        var current = new List<ProducerRecord>();
+        long bytes = 0;
+        foreach (var m in messages)
+        {
+            var record = new ProducerRecord(m.Key, m.Value, m.Headers, (m.Timestamp ?? now).ToUnixTimeMilliseconds());
+            var size = Pending.Estimate(record);
+            if (current.Count > 0 && (bytes + size > options.BatchMaxBytes || current.Count >= options.BatchMaxMessages))
+            {
+                pieces.Add(new Pending(current));
+                current = [];
+                bytes = 0;
+            }
+            current.Add(record);
+            bytes += size;
+        }
+        if (current.Count > 0)
+        {
+            pieces.Add(new Pending(current));
+        }
+        lock (_gate)
+        {
+            foreach (var piece in pieces)
+            {
+                _queue.Enqueue(piece);
+            }
+            if (!_sending)
+            {
+                _sending = true;
+                _ = Task.Run(SendLoopAsync, CancellationToken.None);
+            }
+        }
+        if (pieces.Count == 1)
+        {
+            return await pieces[0].Completion.Task;
+        }
+        var results = await Task.WhenAll(pieces.Select(p => p.Completion.Task));
+        return results.SelectMany(r => r).ToList();
+    }
+
+    public Task IdleAsync()
+    {
+        lock (_gate)
+        {
+            if (!_sending)
+            {
+                return Task.CompletedTask;
+            }
+            _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _idle.Task;
+        }
+    }
+
+    private async Task SendLoopAsync()
+    {
+        while (true)
+        {
+            List<Pending> take;
+            lock (_gate)
+            {
+                if (_queue.Count == 0)
+                {
+                    _sending = false;
+                    _idle?.TrySetResult();
+                    _idle = null;
+                    return;
+                }
+                take = TakeBatch();
+            }
+            var records = take.SelectMany(p => p.Records).ToList();
+            try
+            {
+                var result = await grain.Append(RecordBatch.Encode(0, records));
+                var offset = result.BaseOffset;
+                foreach (var item in take)
+                {
+                    var delivered = new DeliveryResult[item.Records.Count];
+                    for (var i = 0; i < delivered.Length; i++, offset++)
+                    {
+                        delivered[i] = new DeliveryResult(partition.Topic, partition.Partition, offset,
+                            DateTimeOffset.FromUnixTimeMilliseconds(item.Records[i].Timestamp));
+                    }
+                    item.Completion.TrySetResult(delivered);
+                }
+            }
+            catch (Exception e)
+            {
+                foreach (var item in take)
+                {
+                    item.Completion.TrySetException(e);
+                }
+            }
+        }
+    }
+
+    /// <summary>Whole calls, as many as fit in one batch (at least one, however large: the partition judges its size).</summary>
+    private List<Pending> TakeBatch()
+    {
+        var take = new List<Pending>();
+        long bytes = 0;
+        var count = 0;
+        while (_queue.Count > 0)
+        {
+            var next = _queue.Peek();
+            if (take.Count > 0 && (bytes + next.EstimatedBytes > options.BatchMaxBytes || count + next.Records.Count > options.BatchMaxMessages))
+            {
+                break;
+            }
+            take.Add(_queue.Dequeue());
+            bytes += next.EstimatedBytes;
+            count += next.Records.Count;
+        }
+        return take;
+    }
+
+    private sealed class Pending(List<ProducerRecord> records)
+    {
+        public List<ProducerRecord> Records { get; } = records;
+        public long EstimatedBytes { get; } = records.Sum(Estimate);
+        public TaskCompletionSource<IReadOnlyList<DeliveryResult>> Completion { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public static long Estimate(ProducerRecord r) =>
+            24L + (r.Key?.Length ?? 0) + (r.Value?.Length ?? 0) + (r.Headers?.Sum(h => h.Key.Length + (h.Value?.Length ?? 0) + 8) ?? 0);
+    }
+}

@@ -1,0 +1,54 @@
+using System.Text;
+using OrleansGroups.Core.Log;
+using OrleansGroups.Core.Topics;
+
+namespace OrleansGroups.Client;
+
+/// <summary>A message to produce (Confluent.Kafka's <c>Message</c>, with byte keys and values).</summary>
+/// <param name="Key">The key, or null; keyed messages go to the partition of the key's murmur2 hash, as in Kafka.</param>
+/// <param name="Value">The value, or null.</param>
+/// <param name="Headers">Headers, or null.</param>
+/// <param name="Timestamp">Create time; null for now.</param>
+public sealed record Message(byte[]? Key, byte[]? Value, IReadOnlyList<RecordHeader>? Headers = null, DateTimeOffset? Timestamp = null)
+{
+    /// <summary>A message with UTF-8 key and value.</summary>
+    public static Message FromStrings(string? key, string? value) =>
+        new(key is null ? null : Encoding.UTF8.GetBytes(key), value is null ? null : Encoding.UTF8.GetBytes(value));
+}
+
+/// <summary>Where a produced message landed.</summary>
+/// <param name="Topic">Topic.</param>
+/// <param name="Partition">Partition.</param>
+/// <param name="Offset">Offset assigned by the partition.</param>
+/// <param name="Timestamp">The message's timestamp.</param>
+public sealed record DeliveryResult(string Topic, int Partition, long Offset, DateTimeOffset Timestamp)
+{
+    /// <summary>The topic partition.</summary>
+    public TopicPartition TopicPartition => new(Topic, Partition);
+}
+
+/// <summary>A consumed message.</summary>
+/// <param name="Topic">Topic.</param>
+/// <param name="Partition">Partition.</param>
+/// <param name="Offset">Offset in the partition.</param>
+/// <param name="Key">Key, or null.</param>
+/// <param name="Value">Value, or null.</param>
+/// <param name="Headers">Headers.</param>
+/// <param name="Timestamp">The producer's timestamp.</param>
+public sealed record ConsumeResult(
+    string Topic, int Partition, long Offset, byte[]? Key, byte[]? Value, IReadOnlyList<RecordHeader> Headers, DateTimeOffset Timestamp)
+{
+    /// <summary>The topic partition.</summary>
+    public TopicPartition TopicPartition => new(Topic, Partition);
+
+    /// <summary>The key as UTF-8 text, or null.</summary>
+    public string? KeyAsString => Key is null ? null : Encoding.UTF8.GetString(Key);
+
+    /// <summary>The value as UTF-8 text, or null.</summary>
+    public string? ValueAsString => Value is null ? null : Encoding.UTF8.GetString(Value);
+}
+
+/// <summary>A partition and an offset, as in Confluent.Kafka.</summary>
+/// <param name="TopicPartition">The partition.</param>
+/// <param name="Offset">The offset (for commits: the next offset to read).</param>
+public sealed record TopicPartitionOffset(TopicPartition TopicPartition, long Offset);

@@ -1,0 +1,60 @@
+namespace OrleansGroups.Client;
+
+/// <summary>Where a consumer starts in a partition its group has no committed offset for (Kafka's <c>auto.offset.reset</c>).</summary>
+public enum AutoOffsetReset
+{
+    /// <summary>From the newest record on (Kafka's default).</summary>
+    Latest,
+    /// <summary>From the oldest record still in the log.</summary>
+    Earliest,
+    /// <summary>Fail: the application must decide.</summary>
+    Error,
+}
+
+/// <summary>Producer settings. Immutable; defaults in the remarks.</summary>
+public sealed record ProducerOptions
+{
+    /// <summary>
+    /// Largest batch sent to one partition in one call (default 512 KiB). While a batch is in flight, new
+    /// messages for that partition queue up and leave together in the next one.
+    /// </summary>
+    public int BatchMaxBytes { get; init; } = 512 * 1024;
+
+    /// <summary>Most messages in one batch (default 10,000).</summary>
+    public int BatchMaxMessages { get; init; } = 10_000;
+}
+
+/// <summary>Consumer settings. Immutable; the defaults follow Kafka's where there is a counterpart.</summary>
+/// <param name="GroupId">The consumer group (Kafka's <c>group.id</c>).</param>
+public sealed record ConsumerOptions(string GroupId)
+{
+    /// <summary>A name for diagnostics (default "orleansgroups").</summary>
+    public string ClientId { get; init; } = "orleansgroups";
+
+    /// <summary>Static member id (<c>group.instance.id</c>), or null.</summary>
+    public string? InstanceId { get; init; }
+
+    /// <summary>Where to start without a committed offset (default <see cref="AutoOffsetReset.Latest"/>, as Kafka).</summary>
+    public AutoOffsetReset AutoOffsetReset { get; init; } = AutoOffsetReset.Latest;
+
+    /// <summary>Commit consumed positions periodically and on revocation (default true, as Kafka).</summary>
+    public bool EnableAutoCommit { get; init; } = true;
+
+    /// <summary>Auto-commit period (default 5 s).</summary>
+    public TimeSpan AutoCommitInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Silence after which the group evicts this member (default 45 s; the server clamps it).</summary>
+    public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>Time to release revoked partitions before eviction (default 5 min).</summary>
+    public TimeSpan RebalanceTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Bytes asked per fetch (default 1 MiB).</summary>
+    public int FetchMaxBytes { get; init; } = 1 << 20;
+
+    /// <summary>Long-poll wait of a fetch at the end of a partition (default 500 ms).</summary>
+    public TimeSpan FetchMaxWait { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Prefetched bytes per partition before fetching pauses (default 4 MiB).</summary>
+    public long MaxBufferedBytesPerPartition { get; init; } = 4L << 20;
+}

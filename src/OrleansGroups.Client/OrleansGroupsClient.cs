@@ -1,0 +1,39 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using OrleansGroups.Client.Internal;
+
+namespace OrleansGroups.Client;
+
+/// <summary>Entry point of the client library: producers, consumers and admin over one Orleans client.</summary>
+public sealed class OrleansGroupsClient(IGrainFactory grains)
+{
+    private readonly TopicMetadataCache _metadata = new(grains);
+
+    /// <summary>Topic and group administration.</summary>
+    public AdminClient Admin { get; } = new(grains);
+
+    /// <summary>Creates a producer (share it: it batches across callers).</summary>
+    public Producer CreateProducer(ProducerOptions? options = null) => new(grains, options ?? new ProducerOptions(), _metadata);
+
+    /// <summary>Creates a consumer of a group.</summary>
+    public Consumer CreateConsumer(ConsumerOptions options) => new(grains, options);
+}
+
+/// <summary>Registers the OrleansGroups client.</summary>
+public static class OrleansGroupsClientExtensions
+{
+    /// <summary>Adds <see cref="OrleansGroupsClient"/> and <see cref="AdminClient"/> to an Orleans client.</summary>
+    public static IClientBuilder AddOrleansGroupsClient(this IClientBuilder builder)
+    {
+        builder.Services.AddOrleansGroupsClient();
+        return builder;
+    }
+
+    /// <summary>Adds <see cref="OrleansGroupsClient"/> and <see cref="AdminClient"/> to a service collection with an Orleans client or silo.</summary>
+    public static IServiceCollection AddOrleansGroupsClient(this IServiceCollection services)
+    {
+        services.TryAddSingleton(sp => new OrleansGroupsClient(sp.GetRequiredService<IGrainFactory>()));
+        services.TryAddSingleton(sp => sp.GetRequiredService<OrleansGroupsClient>().Admin);
+        return services;
+    }
+}

@@ -1,0 +1,217 @@
+namespace OrleansGroups.Core.Errors;
+
+/// <summary>
+/// Stable error codes, one per failure a caller can act on. Modelled on Kafka's error codes so a
+/// Kafka user recognises them; the code survives serialization even where the exception type does not.
+/// </summary>
+public enum ErrorCode
+{
+    /// <summary>An unexpected server error.</summary>
+    Unknown = 0,
+    /// <summary>The topic name breaks Kafka's naming rules.</summary>
+    InvalidTopicName,
+    /// <summary>The topic does not exist.</summary>
+    UnknownTopic,
+    /// <summary>A topic with this name already exists.</summary>
+    TopicAlreadyExists,
+    /// <summary>The partition does not exist in the topic.</summary>
+    UnknownPartition,
+    /// <summary>A request argument is invalid (partition count, sizes, ...).</summary>
+    InvalidRequest,
+    /// <summary>The requested offset is below the log start or past the log end.</summary>
+    OffsetOutOfRange,
+    /// <summary>A record or batch is larger than the topic's <c>max.message.bytes</c>.</summary>
+    RecordTooLarge,
+    /// <summary>A record batch failed its CRC or structural checks.</summary>
+    CorruptRecord,
+    /// <summary>The member is not (or no longer) a member of the group.</summary>
+    UnknownMember,
+    /// <summary>The member epoch is newer than the group knows: the member must rejoin.</summary>
+    FencedMemberEpoch,
+    /// <summary>The member epoch is older than the group's: the request was made by a zombie or raced a rebalance.</summary>
+    StaleMemberEpoch,
+    /// <summary>The group id is empty or invalid.</summary>
+    InvalidGroupId,
+    /// <summary>The group does not exist.</summary>
+    GroupIdNotFound,
+    /// <summary>The operation needs an empty group (no active members).</summary>
+    NonEmptyGroup,
+    /// <summary>Storage could not be reached; nothing was acknowledged. Retriable.</summary>
+    StorageUnavailable,
+}
+
+/// <summary>
+/// Base of every error OrleansGroups reports. Carries an <see cref="ErrorCode"/> so callers can
+/// branch on the failure without parsing messages.
+/// </summary>
+[GenerateSerializer]
+public class OrleansGroupsException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public OrleansGroupsException(ErrorCode code, string message, Exception? inner = null)
+        : base(message, inner) => Code = code;
+
+    /// <summary>What went wrong, as a stable code.</summary>
+    [Id(0)]
+    public ErrorCode Code { get; }
+
+    /// <summary>True when retrying the same request later may succeed.</summary>
+    public virtual bool IsRetriable => Code == ErrorCode.StorageUnavailable;
+}
+
+/// <summary>The topic name breaks Kafka's rules: 1–249 characters of [a-zA-Z0-9._-], not "." or "..".</summary>
+[GenerateSerializer]
+public sealed class InvalidTopicNameException(string? topic, string reason)
+    : OrleansGroupsException(ErrorCode.InvalidTopicName, $"Invalid topic name '{topic}': {reason}.")
+{
+    /// <summary>The rejected name.</summary>
+    [Id(0)] public string? Topic { get; } = topic;
+}
+
+/// <summary>The topic does not exist.</summary>
+[GenerateSerializer]
+public sealed class UnknownTopicException(string topic)
+    : OrleansGroupsException(ErrorCode.UnknownTopic, $"Unknown topic '{topic}'.")
+{
+    /// <summary>The topic asked for.</summary>
+    [Id(0)] public string Topic { get; } = topic;
+}
+
+/// <summary>A topic with that name already exists.</summary>
+[GenerateSerializer]
+public sealed class TopicAlreadyExistsException(string topic)
+    : OrleansGroupsException(ErrorCode.TopicAlreadyExists, $"Topic '{topic}' already exists.")
+{
+    /// <summary>The topic name.</summary>
+    [Id(0)] public string Topic { get; } = topic;
+}
+
+/// <summary>The partition is not in the topic.</summary>
+[GenerateSerializer]
+public sealed class UnknownPartitionException(string topic, int partition, int partitionCount)
+    : OrleansGroupsException(ErrorCode.UnknownPartition,
+        $"Topic '{topic}' has no partition {partition} (it has {partitionCount}: 0..{partitionCount - 1}).")
+{
+    /// <summary>The topic.</summary>
+    [Id(0)] public string Topic { get; } = topic;
+    /// <summary>The partition asked for.</summary>
+    [Id(1)] public int Partition { get; } = partition;
+    /// <summary>How many partitions the topic has.</summary>
+    [Id(2)] public int PartitionCount { get; } = partitionCount;
+}
+
+/// <summary>An argument is invalid; the message says which and why.</summary>
+[GenerateSerializer]
+public sealed class InvalidRequestException(string message)
+    : OrleansGroupsException(ErrorCode.InvalidRequest, message);
+
+/// <summary>The offset is outside [log start offset, high watermark].</summary>
+[GenerateSerializer]
+public sealed class OffsetOutOfRangeException(string topic, int partition, long offset, long logStartOffset, long highWatermark)
+    : OrleansGroupsException(ErrorCode.OffsetOutOfRange,
+        $"Offset {offset} is out of range for {topic}/{partition}: valid offsets are {logStartOffset}..{highWatermark}.")
+{
+    /// <summary>The topic.</summary>
+    [Id(0)] public string Topic { get; } = topic;
+    /// <summary>The partition.</summary>
+    [Id(1)] public int Partition { get; } = partition;
+    /// <summary>The rejected offset.</summary>
+    [Id(2)] public long Offset { get; } = offset;
+    /// <summary>The first offset still in the log.</summary>
+    [Id(3)] public long LogStartOffset { get; } = logStartOffset;
+    /// <summary>The offset the next record will get.</summary>
+    [Id(4)] public long HighWatermark { get; } = highWatermark;
+}
+
+/// <summary>A record or batch exceeds <c>max.message.bytes</c>; nothing was appended.</summary>
+[GenerateSerializer]
+public sealed class RecordTooLargeException(int sizeInBytes, int maxBytes)
+    : OrleansGroupsException(ErrorCode.RecordTooLarge,
+        $"Record batch of {sizeInBytes} bytes exceeds max.message.bytes = {maxBytes}; nothing was appended.")
+{
+    /// <summary>The size that was rejected.</summary>
+    [Id(0)] public int SizeInBytes { get; } = sizeInBytes;
+    /// <summary>The limit in force.</summary>
+    [Id(1)] public int MaxBytes { get; } = maxBytes;
+}
+
+/// <summary>A record batch failed its CRC or structure checks.</summary>
+[GenerateSerializer]
+public sealed class CorruptRecordException(string message)
+    : OrleansGroupsException(ErrorCode.CorruptRecord, message);
+
+/// <summary>The member is not in the group (never joined, left, or was evicted). Rejoin with epoch 0.</summary>
+[GenerateSerializer]
+public sealed class UnknownMemberException(string groupId, string memberId)
+    : OrleansGroupsException(ErrorCode.UnknownMember, $"Member '{memberId}' is not a member of group '{groupId}'; rejoin the group.")
+{
+    /// <summary>The group.</summary>
+    [Id(0)] public string GroupId { get; } = groupId;
+    /// <summary>The member id that was not found.</summary>
+    [Id(1)] public string MemberId { get; } = memberId;
+}
+
+/// <summary>The member sent an epoch the group never gave it: it must rejoin.</summary>
+[GenerateSerializer]
+public sealed class FencedMemberEpochException(string groupId, string memberId, int sentEpoch, int currentEpoch)
+    : OrleansGroupsException(ErrorCode.FencedMemberEpoch,
+        $"Member '{memberId}' of group '{groupId}' sent epoch {sentEpoch} but its current epoch is {currentEpoch}; it is fenced and must rejoin.")
+{
+    /// <summary>The group.</summary>
+    [Id(0)] public string GroupId { get; } = groupId;
+    /// <summary>The member.</summary>
+    [Id(1)] public string MemberId { get; } = memberId;
+    /// <summary>The epoch the member sent.</summary>
+    [Id(2)] public int SentEpoch { get; } = sentEpoch;
+    /// <summary>The epoch the group holds for the member.</summary>
+    [Id(3)] public int CurrentEpoch { get; } = currentEpoch;
+}
+
+/// <summary>
+/// The member's epoch is stale for this request: typically a commit for a partition the member no
+/// longer owns. Nothing was written.
+/// </summary>
+[GenerateSerializer]
+public sealed class StaleMemberEpochException(string groupId, string memberId, int sentEpoch, int currentEpoch, string detail)
+    : OrleansGroupsException(ErrorCode.StaleMemberEpoch,
+        $"Member '{memberId}' of group '{groupId}' used stale epoch {sentEpoch} (current {currentEpoch}): {detail}; nothing was written.")
+{
+    /// <summary>The group.</summary>
+    [Id(0)] public string GroupId { get; } = groupId;
+    /// <summary>The member.</summary>
+    [Id(1)] public string MemberId { get; } = memberId;
+    /// <summary>The epoch the member sent.</summary>
+    [Id(2)] public int SentEpoch { get; } = sentEpoch;
+    /// <summary>The member's current epoch.</summary>
+    [Id(3)] public int CurrentEpoch { get; } = currentEpoch;
+}
+
+/// <summary>The group id is empty or too long.</summary>
+[GenerateSerializer]
+public sealed class InvalidGroupIdException(string? groupId, string reason)
+    : OrleansGroupsException(ErrorCode.InvalidGroupId, $"Invalid group id '{groupId}': {reason}.");
+
+/// <summary>No group with that id exists.</summary>
+[GenerateSerializer]
+public sealed class GroupIdNotFoundException(string groupId)
+    : OrleansGroupsException(ErrorCode.GroupIdNotFound, $"Group '{groupId}' does not exist.")
+{
+    /// <summary>The group id asked for.</summary>
+    [Id(0)] public string GroupId { get; } = groupId;
+}
+
+/// <summary>The operation needs the group to have no active members.</summary>
+[GenerateSerializer]
+public sealed class NonEmptyGroupException(string groupId, int memberCount)
+    : OrleansGroupsException(ErrorCode.NonEmptyGroup, $"Group '{groupId}' has {memberCount} active member(s); stop them first.")
+{
+    /// <summary>The group.</summary>
+    [Id(0)] public string GroupId { get; } = groupId;
+    /// <summary>How many members are active.</summary>
+    [Id(1)] public int MemberCount { get; } = memberCount;
+}
+
+/// <summary>Storage could not be reached; the request was not acknowledged and may be retried.</summary>
+[GenerateSerializer]
+public sealed class StorageUnavailableException(string message, Exception? inner = null)
+    : OrleansGroupsException(ErrorCode.StorageUnavailable, message, inner);

@@ -1,0 +1,37 @@
+using OrleansGroups.Core.Errors;
+
+namespace OrleansGroups;
+
+/// <summary>Persistent state of <see cref="GroupRegistryGrain"/>.</summary>
+[GenerateSerializer, Alias("og.GroupRegistryState")]
+public sealed class GroupRegistryState
+{
+    /// <summary>Known group ids.</summary>
+    [Id(0)] public SortedSet<string> Groups { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>Remembers which groups exist so they can be listed.</summary>
+internal sealed class GroupRegistryGrain(
+    [PersistentState("groups", StorageNames.State)] IPersistentState<GroupRegistryState> state) : Grain, IGroupRegistryGrain
+{
+    public async Task Register(string groupId)
+    {
+        if (!state.State.Groups.Add(groupId))
+        {
+            return;
+        }
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception e)
+        {
+            state.State.Groups.Remove(groupId);
+            DeactivateOnIdle();
+            throw new StorageUnavailableException($"Group '{groupId}' could not be registered ({e.Message}).", e);
+        }
+    }
+
+    public Task<IReadOnlyList<string>> ListGroups() =>
+        Task.FromResult<IReadOnlyList<string>>([.. state.State.Groups]);
+}

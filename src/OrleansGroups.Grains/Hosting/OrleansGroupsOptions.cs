@@ -1,0 +1,69 @@
+using OrleansGroups.Core.Assignment;
+using OrleansGroups.Core.Coordination;
+using OrleansGroups.Partitions;
+
+namespace OrleansGroups.Hosting;
+
+/// <summary>Where OrleansGroups keeps grain state and partition logs.</summary>
+public enum StorageKind
+{
+    /// <summary>In this process's memory: fast, lost on exit. Development and tests.</summary>
+    Memory,
+    /// <summary>Azure Storage (or Azurite): blobs for logs and grain state. Durable.</summary>
+    Azure,
+}
+
+/// <summary>Settings of the OrleansGroups silo side.</summary>
+public sealed class OrleansGroupsOptions
+{
+    /// <summary>Storage kind; default <see cref="StorageKind.Azure"/> (durable by default).</summary>
+    public StorageKind Storage { get; set; } = StorageKind.Azure;
+
+    /// <summary>Azure Storage settings, used when <see cref="Storage"/> is Azure.</summary>
+    public AzureStorageSettings Azure { get; set; } = new();
+
+    /// <summary>Partition log settings.</summary>
+    public LogOptions Log { get; set; } = new();
+
+    /// <summary>Consumer group settings.</summary>
+    public GroupOptions Groups { get; set; } = new();
+}
+
+/// <summary>How to reach Azure Storage: a connection string (Azurite, development) or service URIs with managed identity.</summary>
+public sealed class AzureStorageSettings
+{
+    /// <summary>The public, documented Azurite connection string on its default ports.</summary>
+    public const string AzuriteConnectionString =
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;";
+
+    /// <summary>Connection string; when null, <see cref="BlobServiceUri"/> and <see cref="TableServiceUri"/> are used with <c>DefaultAzureCredential</c>.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Blob service URI (e.g. https://account.blob.core.windows.net) for managed identity.</summary>
+    public Uri? BlobServiceUri { get; set; }
+
+    /// <summary>Table service URI, for Azure Table clustering with managed identity.</summary>
+    public Uri? TableServiceUri { get; set; }
+
+    /// <summary>Blob container for partition logs (default "orleansgroups-logs"); blobs are prefixed with the service id.</summary>
+    public string LogContainer { get; set; } = "orleansgroups-logs";
+
+    /// <summary>Blob container for grain state (default "orleansgroups-state").</summary>
+    public string StateContainer { get; set; } = "orleansgroups-state";
+}
+
+/// <summary>Consumer group settings.</summary>
+public sealed class GroupOptions
+{
+    /// <summary>Assignor for new groups: "uniform" (balanced and sticky, the default) or "range".</summary>
+    public string Assignor { get; set; } = Assignors.Default;
+
+    /// <summary>Protocol timings (session timeout, heartbeat interval...).</summary>
+    public GroupCoordinatorOptions Coordinator { get; set; } = new();
+
+    /// <summary>How often a group looks for expired members (default 1 s). Eviction lags a session timeout by at most this.</summary>
+    public TimeSpan ExpiryCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a group caches topic partition counts (default 5 s).</summary>
+    public TimeSpan MetadataRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
+}

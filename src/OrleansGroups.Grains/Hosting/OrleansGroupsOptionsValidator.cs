@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Options;
+
+namespace OrleansGroups.Hosting;
+
+/// <summary>Checks <see cref="OrleansGroupsOptions"/> and reports every problem with how to fix it.</summary>
+public sealed class OrleansGroupsOptionsValidator : IValidateOptions<OrleansGroupsOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, OrleansGroupsOptions options)
+    {
+        var failures = new List<string>();
+        if (options.Storage == StorageKind.Azure &&
+            string.IsNullOrWhiteSpace(options.Azure.ConnectionString) && options.Azure.BlobServiceUri is null)
+        {
+            failures.Add("Azure storage needs Azure.ConnectionString (Azurite: the development connection string) or Azure.BlobServiceUri (managed identity).");
+        }
+        var log = options.Log;
+        if (log.MaxAppendBytes < 1 << 20)
+        {
+            failures.Add($"Log.MaxAppendBytes is {log.MaxAppendBytes}; use at least 1 MiB so a maximum-size batch fits in one append.");
+        }
+        if (log.SegmentMaxBytes < log.MaxAppendBytes)
+        {
+            failures.Add($"Log.SegmentMaxBytes ({log.SegmentMaxBytes}) must be at least Log.MaxAppendBytes ({log.MaxAppendBytes}).");
+        }
+        if (log.SegmentMaxBlocks is < 1 or > 50_000)
+        {
+            failures.Add($"Log.SegmentMaxBlocks is {log.SegmentMaxBlocks}; an append blob holds 1..50,000 blocks.");
+        }
+        var groups = options.Groups;
+        var timing = groups.Coordinator;
+        if (timing.HeartbeatIntervalMs <= 0 || timing.ReconcilingHeartbeatIntervalMs <= 0)
+        {
+            failures.Add("Groups.Coordinator heartbeat intervals must be positive.");
+        }
+        if (timing.DefaultSessionTimeoutMs < 3 * timing.HeartbeatIntervalMs)
+        {
+            failures.Add($"Groups.Coordinator.DefaultSessionTimeoutMs ({timing.DefaultSessionTimeoutMs}) should be at least 3 x HeartbeatIntervalMs ({timing.HeartbeatIntervalMs}) so two lost heartbeats do not evict a member.");
+        }
+        if (timing.MinSessionTimeoutMs > timing.MaxSessionTimeoutMs)
+        {
+            failures.Add("Groups.Coordinator.MinSessionTimeoutMs must not exceed MaxSessionTimeoutMs.");
+        }
+        if (groups.ExpiryCheckInterval <= TimeSpan.Zero)
+        {
+            failures.Add("Groups.ExpiryCheckInterval must be positive.");
+        }
+        try
+        {
+            Core.Assignment.Assignors.Get(groups.Assignor);
+        }
+        catch (Exception e)
+        {
+            failures.Add($"Groups.Assignor: {e.Message}");
+        }
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,64 @@
+using Azure.Identity;
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using OrleansGroups;
+using OrleansGroups.Hosting;
+using OrleansGroups.Storage;
+
+namespace Orleans.Hosting;
+
+/// <summary>Adds OrleansGroups (topics, partitions, consumer groups) to a silo.</summary>
+public static class OrleansGroupsSiloBuilderExtensions
+{
+    /// <summary>
+    /// Registers the OrleansGroups grains' storage and services. Storage defaults to Azure (durable);
+    /// set <see cref="OrleansGroupsOptions.Storage"/> to Memory for development. Throws
+    /// <see cref="OptionsValidationException"/> listing every invalid setting.
+    /// </summary>
+    public static ISiloBuilder AddOrleansGroups(this ISiloBuilder builder, Action<OrleansGroupsOptions>? configure = null)
+    {
+        var options = new OrleansGroupsOptions();
+        configure?.Invoke(options);
+        var validation = new OrleansGroupsOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(nameof(OrleansGroupsOptions), typeof(OrleansGroupsOptions), validation.Failures);
+        }
+
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        switch (options.Storage)
+        {
+            case StorageKind.Memory:
+                builder.AddMemoryGrainStorage(StorageNames.State);
+                builder.Services.AddSingleton<ILogStore, MemoryLogStore>();
+                break;
+            case StorageKind.Azure:
+                var blobs = CreateBlobServiceClient(options.Azure);
+                builder.AddAzureBlobGrainStorage(StorageNames.State, o =>
+                {
+                    o.BlobServiceClient = blobs;
+                    o.ContainerName = options.Azure.StateContainer;
+                });
+                builder.Services.AddSingleton<ILogStore>(sp => new AzureAppendBlobLogStore(
+                    blobs.GetBlobContainerClient(options.Azure.LogContainer),
+                    sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId.ToLowerInvariant()));
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(configure), options.Storage, "Unknown storage kind.");
+        }
+        // Stored state must not depend on assembly names (the Newtonsoft default writes $type with them).
+        builder.UseSystemTextJsonGrainStorageSerializer();
+        return builder;
+    }
+
+    /// <summary>A blob client from a connection string, or from a service URI with <see cref="DefaultAzureCredential"/>.</summary>
+    public static BlobServiceClient CreateBlobServiceClient(AzureStorageSettings settings) =>
+        !string.IsNullOrWhiteSpace(settings.ConnectionString)
+            ? new BlobServiceClient(settings.ConnectionString)
+            : new BlobServiceClient(settings.BlobServiceUri ?? throw new InvalidOperationException("Set a connection string or a blob service URI."),
+                new DefaultAzureCredential());
+}

@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using OrleansGroups.Core.Errors;
+using OrleansGroups.Core.Log;
+using OrleansGroups.Core.Topics;
+using OrleansGroups.Hosting;
+using OrleansGroups.Partitions;
+using OrleansGroups.Storage;
+
+namespace OrleansGroups;
+
+/// <summary>
+/// Thin shell over <see cref="PartitionLog"/>. Reentrant so that appends arriving while a storage write is in
+/// flight join the next write (group commit) and long-poll fetches do not block producers.
+/// </summary>
+[Reentrant]
+internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOptions> options, ILogger<PartitionGrain> logger)
+    : Grain, IPartitionGrain
+{
+    private TopicPartition _partition;
+    private TopicConfig _config = TopicConfig.Default;
+    private PartitionLog? _log;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _partition = GrainKeys.ParsePartition(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
+    public async Task<AppendResult> Append(byte[] batch)
+    {
+        var log = await ReadyAsync();
+        if (batch is null || batch.Length == 0)
+        {
+            throw new InvalidRequestException("An append needs a record batch.");
+        }
+        if (batch.Length > _config.MaxMessageBytes)
+        {
+            throw new RecordTooLargeException(batch.Length, _config.MaxMessageBytes);
+        }
+        RecordBatch.Validate(batch);
+        if (!RecordBatch.TryReadHeader(batch, out var header))
+        {
+            throw new CorruptRecordException($"The batch of {batch.Length} bytes is incomplete.");
+        }
+        return await log.AppendAsync(batch, header);
+    }
+
+    public async Task<FetchResult> Fetch(long offset, int maxBytes, int maxWaitMs)
+    {
+        var log = await ReadyAsync();
+        if (maxBytes <= 0)
+        {
+            throw new InvalidRequestException($"maxBytes must be positive; got {maxBytes}.");
+        }
+        if (offset < log.LogStartOffset || offset > log.HighWatermark)
+        {
+            throw new OffsetOutOfRangeException(_partition.Topic, _partition.Partition, offset, log.LogStartOffset, log.HighWatermark);
+        }
+        if (offset == log.HighWatermark && maxWaitMs > 0)
+        {
+            var wait = TimeSpan.FromMilliseconds(maxWaitMs);
+            await log.WaitForDataAsync(offset, wait < options.Value.Log.MaxFetchWait ? wait : options.Value.Log.MaxFetchWait);
+        }
+        var batches = await log.ReadAsync(offset, maxBytes);
+        return new FetchResult(batches, log.LogStartOffset, log.HighWatermark);
+    }
+
+    public async Task<PartitionWatermarks> GetWatermarks()
+    {
+        var log = await ReadyAsync();
+        return new PartitionWatermarks(log.LogStartOffset, log.HighWatermark);
+    }
+
+    private async Task<PartitionLog> ReadyAsync()
+    {
+        if (_log is null)
+        {
+            var topic = await GrainFactory.GetGrain<ITopicRegistryGrain>(GrainKeys.TopicRegistry).GetTopic(_partition.Topic)
+                        ?? throw new UnknownTopicException(_partition.Topic);
+            if (_partition.Partition < 0 || _partition.Partition >= topic.PartitionCount)
+            {
+                throw new UnknownPartitionException(_partition.Topic, _partition.Partition, topic.PartitionCount);
+            }
+            _config = topic.Config;
+            // Another turn may have created it while this one awaited the registry.
+            _log ??= new PartitionLog(store, $"{_partition.Topic}/{_partition.Partition:D5}", options.Value.Log, logger);
+        }
+        await _log.EnsureRecoveredAsync();
+        return _log;
+    }
+}

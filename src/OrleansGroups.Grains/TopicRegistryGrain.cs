@@ -1,0 +1,62 @@
+using OrleansGroups.Core.Errors;
+using OrleansGroups.Core.Topics;
+
+namespace OrleansGroups;
+
+/// <summary>Persistent state of <see cref="TopicRegistryGrain"/>.</summary>
+[GenerateSerializer, Alias("og.TopicRegistryState")]
+public sealed class TopicRegistryState
+{
+    /// <summary>Topics by name.</summary>
+    [Id(0)] public Dictionary<string, TopicDescription> Topics { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>Owns topic metadata for the cluster.</summary>
+internal sealed class TopicRegistryGrain(
+    [PersistentState("topics", StorageNames.State)] IPersistentState<TopicRegistryState> state,
+    TimeProvider time) : Grain, ITopicRegistryGrain
+{
+    /// <summary>Kafka has no hard limit; this bounds metadata and grain counts per topic.</summary>
+    public const int MaxPartitions = 10_000;
+
+    public async Task<TopicDescription> CreateTopic(string name, int partitionCount, TopicConfig? config)
+    {
+        TopicName.Validate(name);
+        if (partitionCount is < 1 or > MaxPartitions)
+        {
+            throw new InvalidRequestException($"Partition count must be between 1 and {MaxPartitions}; got {partitionCount}.");
+        }
+        config ??= TopicConfig.Default;
+        config.Validate();
+        if (state.State.Topics.ContainsKey(name))
+        {
+            throw new TopicAlreadyExistsException(name);
+        }
+        var topic = new TopicDescription(name, partitionCount, config, time.GetUtcNow());
+        state.State.Topics[name] = topic;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception e)
+        {
+            state.State.Topics.Remove(name);
+            DeactivateOnIdle();
+            throw new StorageUnavailableException($"Topic '{name}' was not created: storage write failed ({e.Message}).", e);
+        }
+        return topic;
+    }
+
+    public Task<TopicDescription?> GetTopic(string name) =>
+        Task.FromResult(state.State.Topics.GetValueOrDefault(name));
+
+    public Task<IReadOnlyList<TopicDescription>> ListTopics() =>
+        Task.FromResult<IReadOnlyList<TopicDescription>>(
+            state.State.Topics.Values.OrderBy(t => t.Name, StringComparer.Ordinal).ToList());
+
+    public Task<IReadOnlyDictionary<string, int>> GetPartitionCounts(IReadOnlyCollection<string> topics) =>
+        Task.FromResult<IReadOnlyDictionary<string, int>>(topics
+            .Where(state.State.Topics.ContainsKey)
+            .Distinct(StringComparer.Ordinal)
+            .ToDictionary(t => t, t => state.State.Topics[t].PartitionCount, StringComparer.Ordinal));
+}
