@@ -1,13 +1,15 @@
 using OrleansGroups.Client.Internal;
+using OrleansGroups.Core.Errors;
 using OrleansGroups.Core.Log;
 using OrleansGroups.Core.Topics;
 
 namespace OrleansGroups.Client;
 
 /// <summary>
-/// Produces messages to topics. Thread-safe; share one per process. Each partition has at most one append
-/// in flight, which keeps a partition's messages in order; messages that arrive meanwhile are sent together
-/// in the next append, so throughput grows with load without any linger delay.
+/// Produces messages to topics. Thread-safe; share one per process. Messages are queued in call order, so
+/// one caller's messages to a partition keep their order. Each partition has at most one append in flight;
+/// messages that arrive meanwhile leave together in the next append, so batches grow with load without any
+/// linger delay.
 /// </summary>
 public sealed class Producer : IAsyncDisposable
 {
@@ -16,6 +18,7 @@ public sealed class Producer : IAsyncDisposable
     private readonly TopicMetadataCache _metadata;
     private readonly RoundRobinPartitioner _roundRobin = new();
     private readonly Dictionary<TopicPartition, PartitionSender> _senders = [];
+    private readonly Dictionary<string, TopicQueue> _topics = new(StringComparer.Ordinal);
 
     /// <summary>Creates a producer over a connected Orleans client.</summary>
     public Producer(IGrainFactory grains, ProducerOptions? options = null)
@@ -31,55 +34,20 @@ public sealed class Producer : IAsyncDisposable
     }
 
     /// <summary>Produces one message to the partition its key hashes to (round-robin without a key).</summary>
-    public async Task<DeliveryResult> ProduceAsync(string topic, Message message, CancellationToken cancellationToken = default)
-    {
-        var partition = await ChoosePartitionAsync(topic, message);
-        var results = await SenderFor(new TopicPartition(topic, partition)).SendAsync([message], cancellationToken);
-        return results[0];
-    }
+    public async Task<DeliveryResult> ProduceAsync(string topic, Message message, CancellationToken cancellationToken = default) =>
+        (await EnqueueAsync(topic, [message], null, cancellationToken))[0];
 
     /// <summary>Produces one message to an explicit partition.</summary>
-    public async Task<DeliveryResult> ProduceAsync(TopicPartition partition, Message message, CancellationToken cancellationToken = default)
-    {
-        await CheckPartitionAsync(partition);
-        var results = await SenderFor(partition).SendAsync([message], cancellationToken);
-        return results[0];
-    }
+    public async Task<DeliveryResult> ProduceAsync(TopicPartition partition, Message message, CancellationToken cancellationToken = default) =>
+        (await EnqueueAsync(partition.Topic, [message], partition.Partition, cancellationToken))[0];
 
     /// <summary>
     /// Produces many messages at once; each goes to its key's partition, or to <paramref name="partition"/> when given.
     /// Results are in the order of <paramref name="messages"/>.
     /// </summary>
-    public async Task<IReadOnlyList<DeliveryResult>> ProduceBatchAsync(
-        string topic, IReadOnlyList<Message> messages, int? partition = null, CancellationToken cancellationToken = default)
-    {
-        var description = await _metadata.GetAsync(topic);
-        if (partition is { } p)
-        {
-            await CheckPartitionAsync(new TopicPartition(topic, p));
-        }
-        var byPartition = new Dictionary<int, List<int>>();
-        for (var i = 0; i < messages.Count; i++)
-        {
-            var target = partition ?? Choose(description.PartitionCount, messages[i]);
-            if (!byPartition.TryGetValue(target, out var indexes))
-            {
-                byPartition[target] = indexes = [];
-            }
-            indexes.Add(i);
-        }
-        var results = new DeliveryResult[messages.Count];
-        await Task.WhenAll(byPartition.Select(async entry =>
-        {
-            var delivered = await SenderFor(new TopicPartition(topic, entry.Key))
-                .SendAsync(entry.Value.Select(i => messages[i]).ToList(), cancellationToken);
-            for (var i = 0; i < delivered.Count; i++)
-            {
-                results[entry.Value[i]] = delivered[i];
-            }
-        }));
-        return results;
-    }
+    public Task<IReadOnlyList<DeliveryResult>> ProduceBatchAsync(
+        string topic, IReadOnlyList<Message> messages, int? partition = null, CancellationToken cancellationToken = default) =>
+        EnqueueAsync(topic, messages, partition, cancellationToken);
 
     /// <summary>Waits until every message produced so far is acknowledged or failed.</summary>
     public Task FlushAsync()
@@ -95,23 +63,116 @@ public sealed class Producer : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync() => await FlushAsync();
 
-    private async Task<int> ChoosePartitionAsync(string topic, Message message)
+    private async Task<IReadOnlyList<DeliveryResult>> EnqueueAsync(
+        string topic, IReadOnlyList<Message> messages, int? partition, CancellationToken cancellationToken)
     {
-        var description = await _metadata.GetAsync(topic);
-        return Choose(description.PartitionCount, message);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (messages.Count == 0)
+        {
+            return [];
+        }
+        Task<IReadOnlyList<DeliveryResult>> dispatched;
+        TaskCompletionSource<Task<IReadOnlyList<DeliveryResult>>> queued;
+        lock (_topics)
+        {
+            if (!_topics.TryGetValue(topic, out var queue))
+            {
+                _topics[topic] = queue = new TopicQueue();
+            }
+            if (queue.Description is { } description)
+            {
+                dispatched = Dispatch(description, messages, partition);
+                queued = null!;
+            }
+            else
+            {
+                // Metadata is still loading: wait in line so call order survives the wait.
+                dispatched = null!;
+                queued = new(TaskCreationOptions.RunContinuationsAsynchronously);
+                queue.Waiting.Add((messages, partition, queued));
+                if (queue.Waiting.Count == 1)
+                {
+                    _ = LoadAsync(topic, queue);
+                }
+            }
+        }
+        return await (dispatched ?? await queued.Task);
+    }
+
+    private async Task LoadAsync(string topic, TopicQueue queue)
+    {
+        TopicDescription description;
+        try
+        {
+            description = await _metadata.GetAsync(topic);
+        }
+        catch (Exception e)
+        {
+            lock (_topics)
+            {
+                _topics.Remove(topic);
+                foreach (var (_, _, queued) in queue.Waiting)
+                {
+                    queued.TrySetException(e);
+                }
+            }
+            return;
+        }
+        lock (_topics)
+        {
+            queue.Description = description;
+            foreach (var (messages, partition, queued) in queue.Waiting)
+            {
+                queued.TrySetResult(Dispatch(description, messages, partition));
+            }
+            queue.Waiting.Clear();
+        }
+    }
+
+    /// <summary>Hands messages to their partitions' senders synchronously (so in call order); completes when all are acknowledged.</summary>
+    private Task<IReadOnlyList<DeliveryResult>> Dispatch(TopicDescription topic, IReadOnlyList<Message> messages, int? partition)
+    {
+        if (partition is { } p && (p < 0 || p >= topic.PartitionCount))
+        {
+            return Task.FromException<IReadOnlyList<DeliveryResult>>(new UnknownPartitionException(topic.Name, p, topic.PartitionCount));
+        }
+        if (partition is not null || messages.Count == 1)
+        {
+            var target = partition ?? Choose(topic.PartitionCount, messages[0]);
+            return SenderFor(new TopicPartition(topic.Name, target)).SendAsync(messages, CancellationToken.None);
+        }
+        var byPartition = new Dictionary<int, List<int>>();
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var target = Choose(topic.PartitionCount, messages[i]);
+            if (!byPartition.TryGetValue(target, out var indexes))
+            {
+                byPartition[target] = indexes = [];
+            }
+            indexes.Add(i);
+        }
+        var sends = byPartition.Select(entry => (entry.Value, SenderFor(new TopicPartition(topic.Name, entry.Key))
+            .SendAsync(entry.Value.Select(i => messages[i]).ToList(), CancellationToken.None))).ToList();
+        return Gather(messages.Count, sends);
+    }
+
+    private static async Task<IReadOnlyList<DeliveryResult>> Gather(int count, List<(List<int> Indexes, Task<IReadOnlyList<DeliveryResult>> Send)> sends)
+    {
+        await Task.WhenAll(sends.Select(s => s.Send));
+        var results = new DeliveryResult[count];
+        foreach (var (indexes, send) in sends)
+        {
+            var delivered = send.Result;
+            for (var i = 0; i < delivered.Count; i++)
+            {
+                results[indexes[i]] = delivered[i];
+            }
+        }
+        return results;
     }
 
     private int Choose(int partitionCount, Message message) =>
         message.Key is null ? _roundRobin.Next(partitionCount) : Partitioner.ForKey(message.Key, partitionCount);
-
-    private async Task CheckPartitionAsync(TopicPartition partition)
-    {
-        var description = await _metadata.GetAsync(partition.Topic);
-        if (partition.Partition < 0 || partition.Partition >= description.PartitionCount)
-        {
-            throw new Core.Errors.UnknownPartitionException(partition.Topic, partition.Partition, description.PartitionCount);
-        }
-    }
 
     private PartitionSender SenderFor(TopicPartition partition)
     {
@@ -124,5 +185,12 @@ public sealed class Producer : IAsyncDisposable
             }
             return sender;
         }
+    }
+
+    private sealed class TopicQueue
+    {
+        public TopicDescription? Description { get; set; }
+
+        public List<(IReadOnlyList<Message> Messages, int? Partition, TaskCompletionSource<Task<IReadOnlyList<DeliveryResult>>> Queued)> Waiting { get; } = [];
     }
 }

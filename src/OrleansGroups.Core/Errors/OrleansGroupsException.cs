@@ -4,7 +4,7 @@ namespace OrleansGroups.Core.Errors;
 /// Stable error codes, one per failure a caller can act on. Modelled on Kafka's error codes so a
 /// Kafka user recognises them; the code survives serialization even where the exception type does not.
 /// </summary>
-public enum ErrorCode
+public enum OrleansGroupsErrorCode
 {
     /// <summary>An unexpected server error.</summary>
     Unknown = 0,
@@ -41,28 +41,28 @@ public enum ErrorCode
 }
 
 /// <summary>
-/// Base of every error OrleansGroups reports. Carries an <see cref="ErrorCode"/> so callers can
+/// Base of every error OrleansGroups reports. Carries an <see cref="OrleansGroupsErrorCode"/> so callers can
 /// branch on the failure without parsing messages.
 /// </summary>
 [GenerateSerializer]
 public class OrleansGroupsException : Exception
 {
     /// <summary>Creates the exception.</summary>
-    public OrleansGroupsException(ErrorCode code, string message, Exception? inner = null)
+    public OrleansGroupsException(OrleansGroupsErrorCode code, string message, Exception? inner = null)
         : base(message, inner) => Code = code;
 
     /// <summary>What went wrong, as a stable code.</summary>
     [Id(0)]
-    public ErrorCode Code { get; }
+    public OrleansGroupsErrorCode Code { get; }
 
     /// <summary>True when retrying the same request later may succeed.</summary>
-    public virtual bool IsRetriable => Code == ErrorCode.StorageUnavailable;
+    public virtual bool IsRetriable => Code == OrleansGroupsErrorCode.StorageUnavailable;
 }
 
 /// <summary>The topic name breaks Kafka's rules: 1–249 characters of [a-zA-Z0-9._-], not "." or "..".</summary>
 [GenerateSerializer]
 public sealed class InvalidTopicNameException(string? topic, string reason)
-    : OrleansGroupsException(ErrorCode.InvalidTopicName, $"Invalid topic name '{topic}': {reason}.")
+    : OrleansGroupsException(OrleansGroupsErrorCode.InvalidTopicName, $"Invalid topic name '{topic}': {reason}.")
 {
     /// <summary>The rejected name.</summary>
     [Id(0)] public string? Topic { get; } = topic;
@@ -71,7 +71,7 @@ public sealed class InvalidTopicNameException(string? topic, string reason)
 /// <summary>The topic does not exist.</summary>
 [GenerateSerializer]
 public sealed class UnknownTopicException(string topic)
-    : OrleansGroupsException(ErrorCode.UnknownTopic, $"Unknown topic '{topic}'.")
+    : OrleansGroupsException(OrleansGroupsErrorCode.UnknownTopic, $"Unknown topic '{topic}'.")
 {
     /// <summary>The topic asked for.</summary>
     [Id(0)] public string Topic { get; } = topic;
@@ -80,7 +80,7 @@ public sealed class UnknownTopicException(string topic)
 /// <summary>A topic with that name already exists.</summary>
 [GenerateSerializer]
 public sealed class TopicAlreadyExistsException(string topic)
-    : OrleansGroupsException(ErrorCode.TopicAlreadyExists, $"Topic '{topic}' already exists.")
+    : OrleansGroupsException(OrleansGroupsErrorCode.TopicAlreadyExists, $"Topic '{topic}' already exists.")
 {
     /// <summary>The topic name.</summary>
     [Id(0)] public string Topic { get; } = topic;
@@ -89,7 +89,7 @@ public sealed class TopicAlreadyExistsException(string topic)
 /// <summary>The partition is not in the topic.</summary>
 [GenerateSerializer]
 public sealed class UnknownPartitionException(string topic, int partition, int partitionCount)
-    : OrleansGroupsException(ErrorCode.UnknownPartition,
+    : OrleansGroupsException(OrleansGroupsErrorCode.UnknownPartition,
         $"Topic '{topic}' has no partition {partition} (it has {partitionCount}: 0..{partitionCount - 1}).")
 {
     /// <summary>The topic.</summary>
@@ -103,12 +103,12 @@ public sealed class UnknownPartitionException(string topic, int partition, int p
 /// <summary>An argument is invalid; the message says which and why.</summary>
 [GenerateSerializer]
 public sealed class InvalidRequestException(string message)
-    : OrleansGroupsException(ErrorCode.InvalidRequest, message);
+    : OrleansGroupsException(OrleansGroupsErrorCode.InvalidRequest, message);
 
 /// <summary>The offset is outside [log start offset, high watermark].</summary>
 [GenerateSerializer]
 public sealed class OffsetOutOfRangeException(string topic, int partition, long offset, long logStartOffset, long highWatermark)
-    : OrleansGroupsException(ErrorCode.OffsetOutOfRange,
+    : OrleansGroupsException(OrleansGroupsErrorCode.OffsetOutOfRange,
         $"Offset {offset} is out of range for {topic}/{partition}: valid offsets are {logStartOffset}..{highWatermark}.")
 {
     /// <summary>The topic.</summary>
@@ -126,7 +126,7 @@ public sealed class OffsetOutOfRangeException(string topic, int partition, long 
 /// <summary>A record or batch exceeds <c>max.message.bytes</c>; nothing was appended.</summary>
 [GenerateSerializer]
 public sealed class RecordTooLargeException(int sizeInBytes, int maxBytes)
-    : OrleansGroupsException(ErrorCode.RecordTooLarge,
+    : OrleansGroupsException(OrleansGroupsErrorCode.RecordTooLarge,
         $"Record batch of {sizeInBytes} bytes exceeds max.message.bytes = {maxBytes}; nothing was appended.")
 {
     /// <summary>The size that was rejected.</summary>
@@ -138,12 +138,12 @@ public sealed class RecordTooLargeException(int sizeInBytes, int maxBytes)
 /// <summary>A record batch failed its CRC or structure checks.</summary>
 [GenerateSerializer]
 public sealed class CorruptRecordException(string message)
-    : OrleansGroupsException(ErrorCode.CorruptRecord, message);
+    : OrleansGroupsException(OrleansGroupsErrorCode.CorruptRecord, message);
 
 /// <summary>The member is not in the group (never joined, left, or was evicted). Rejoin with epoch 0.</summary>
 [GenerateSerializer]
 public sealed class UnknownMemberException(string groupId, string memberId)
-    : OrleansGroupsException(ErrorCode.UnknownMember, $"Member '{memberId}' is not a member of group '{groupId}'; rejoin the group.")
+    : OrleansGroupsException(OrleansGroupsErrorCode.UnknownMember, $"Member '{memberId}' is not a member of group '{groupId}'; rejoin the group.")
 {
     /// <summary>The group.</summary>
     [Id(0)] public string GroupId { get; } = groupId;
@@ -154,7 +154,7 @@ public sealed class UnknownMemberException(string groupId, string memberId)
 /// <summary>The member sent an epoch the group never gave it: it must rejoin.</summary>
 [GenerateSerializer]
 public sealed class FencedMemberEpochException(string groupId, string memberId, int sentEpoch, int currentEpoch)
-    : OrleansGroupsException(ErrorCode.FencedMemberEpoch,
+    : OrleansGroupsException(OrleansGroupsErrorCode.FencedMemberEpoch,
         $"Member '{memberId}' of group '{groupId}' sent epoch {sentEpoch} but its current epoch is {currentEpoch}; it is fenced and must rejoin.")
 {
     /// <summary>The group.</summary>
@@ -173,7 +173,7 @@ public sealed class FencedMemberEpochException(string groupId, string memberId, 
 /// </summary>
 [GenerateSerializer]
 public sealed class StaleMemberEpochException(string groupId, string memberId, int sentEpoch, int currentEpoch, string detail)
-    : OrleansGroupsException(ErrorCode.StaleMemberEpoch,
+    : OrleansGroupsException(OrleansGroupsErrorCode.StaleMemberEpoch,
         $"Member '{memberId}' of group '{groupId}' used stale epoch {sentEpoch} (current {currentEpoch}): {detail}; nothing was written.")
 {
     /// <summary>The group.</summary>
@@ -189,12 +189,12 @@ public sealed class StaleMemberEpochException(string groupId, string memberId, i
 /// <summary>The group id is empty or too long.</summary>
 [GenerateSerializer]
 public sealed class InvalidGroupIdException(string? groupId, string reason)
-    : OrleansGroupsException(ErrorCode.InvalidGroupId, $"Invalid group id '{groupId}': {reason}.");
+    : OrleansGroupsException(OrleansGroupsErrorCode.InvalidGroupId, $"Invalid group id '{groupId}': {reason}.");
 
 /// <summary>No group with that id exists.</summary>
 [GenerateSerializer]
 public sealed class GroupIdNotFoundException(string groupId)
-    : OrleansGroupsException(ErrorCode.GroupIdNotFound, $"Group '{groupId}' does not exist.")
+    : OrleansGroupsException(OrleansGroupsErrorCode.GroupIdNotFound, $"Group '{groupId}' does not exist.")
 {
     /// <summary>The group id asked for.</summary>
     [Id(0)] public string GroupId { get; } = groupId;
@@ -203,7 +203,7 @@ public sealed class GroupIdNotFoundException(string groupId)
 /// <summary>The operation needs the group to have no active members.</summary>
 [GenerateSerializer]
 public sealed class NonEmptyGroupException(string groupId, int memberCount)
-    : OrleansGroupsException(ErrorCode.NonEmptyGroup, $"Group '{groupId}' has {memberCount} active member(s); stop them first.")
+    : OrleansGroupsException(OrleansGroupsErrorCode.NonEmptyGroup, $"Group '{groupId}' has {memberCount} active member(s); stop them first.")
 {
     /// <summary>The group.</summary>
     [Id(0)] public string GroupId { get; } = groupId;
@@ -214,4 +214,4 @@ public sealed class NonEmptyGroupException(string groupId, int memberCount)
 /// <summary>Storage could not be reached; the request was not acknowledged and may be retried.</summary>
 [GenerateSerializer]
 public sealed class StorageUnavailableException(string message, Exception? inner = null)
-    : OrleansGroupsException(ErrorCode.StorageUnavailable, message, inner);
+    : OrleansGroupsException(OrleansGroupsErrorCode.StorageUnavailable, message, inner);

@@ -177,7 +177,7 @@ public class RecordBatchTests
         batch[^1] ^= 0x01;
         var error = Assert.Throws<CorruptRecordException>(() => RecordBatch.Validate(batch));
         Assert.Contains("CRC mismatch", error.Message);
-        Assert.Equal(ErrorCode.CorruptRecord, error.Code);
+        Assert.Equal(OrleansGroupsErrorCode.CorruptRecord, error.Code);
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public class TopicNameTests
         var error = Assert.Throws<InvalidTopicNameException>(() => TopicName.Validate(name));
         Assert.Contains(reason, error.Message);
         Assert.Equal(name, error.Topic);
-        Assert.Equal(ErrorCode.InvalidTopicName, error.Code);
+        Assert.Equal(OrleansGroupsErrorCode.InvalidTopicName, error.Code);
     }
 
     [Fact]

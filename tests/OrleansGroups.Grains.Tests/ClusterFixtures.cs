@@ -1,0 +1,107 @@
+using Microsoft.Extensions.Configuration;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+using OrleansGroups.Client;
+using OrleansGroups.Hosting;
+using OrleansGroups.TestKit;
+
+namespace OrleansGroups.Grains.Tests;
+
+/// <summary>
+/// A real Orleans test cluster with OrleansGroups on the chosen storage. Group timings are shortened so
+/// rebalances and evictions take well under a second; tests wait on conditions, never on sleeps.
+/// </summary>
+public abstract class ClusterFixture : IAsyncLifetime
+{
+    private const string ConnectionStringKey = "OrleansGroupsTests:ConnectionString";
+
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public OrleansGroupsClient Groups { get; private set; } = null!;
+
+    public abstract string StorageName { get; }
+
+    protected abstract Task<string?> StartStorageAsync();
+
+    protected virtual Task StopStorageAsync() => Task.CompletedTask;
+
+    public async Task InitializeAsync()
+    {
+        var connectionString = await StartStorageAsync();
+        var builder = new TestClusterBuilder(1);
+        builder.Properties[ConnectionStringKey] = connectionString ?? "";
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+        Groups = new OrleansGroupsClient(Cluster.Client);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+        await StopStorageAsync();
+    }
+
+    /// <summary>Consumer options with a short session so evictions are quick.</summary>
+    public static ConsumerOptions FastConsumer(string group, AutoOffsetReset reset = AutoOffsetReset.Earliest) => new(group)
+    {
+        AutoOffsetReset = reset,
+        SessionTimeout = TimeSpan.FromMilliseconds(1500),
+        FetchMaxWait = TimeSpan.FromMilliseconds(200),
+    };
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            var connectionString = silo.Configuration[ConnectionStringKey];
+            silo.AddOrleansGroups(o =>
+            {
+                o.Storage = string.IsNullOrEmpty(connectionString) ? StorageKind.Memory : StorageKind.Azure;
+                o.Azure.ConnectionString = connectionString;
+                o.Groups.ExpiryCheckInterval = TimeSpan.FromMilliseconds(100);
+                o.Groups.MetadataRefreshInterval = TimeSpan.FromMilliseconds(200);
+                o.Groups.Coordinator = new() { HeartbeatIntervalMs = 100, ReconcilingHeartbeatIntervalMs = 20, MinSessionTimeoutMs = 500 };
+            });
+        }
+    }
+}
+
+/// <summary>The cluster on memory storage.</summary>
+public sealed class MemoryClusterFixture : ClusterFixture
+{
+    public override string StorageName => "memory";
+
+    protected override Task<string?> StartStorageAsync() => Task.FromResult<string?>(null);
+}
+
+/// <summary>The cluster on Azure Storage (Azurite).</summary>
+public sealed class AzuriteClusterFixture : ClusterFixture
+{
+    private readonly AzuriteFixture _azurite = new();
+
+    public override string StorageName => "azure";
+
+    public string ConnectionString => _azurite.ConnectionString;
+
+    protected override async Task<string?> StartStorageAsync()
+    {
+        await _azurite.InitializeAsync();
+        return _azurite.ConnectionString;
+    }
+
+    protected override Task StopStorageAsync() => _azurite.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class MemoryClusterCollection : ICollectionFixture<MemoryClusterFixture>
+{
+    public const string Name = "memory cluster";
+}
+
+[CollectionDefinition(Name)]
+public sealed class AzuriteClusterCollection : ICollectionFixture<AzuriteClusterFixture>
+{
+    public const string Name = "azurite cluster";
+}
