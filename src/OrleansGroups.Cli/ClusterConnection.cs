@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Runtime;
+using Orleans.Runtime.Messaging;
 using OrleansGroups.Client;
 using OrleansGroups.Core.Errors;
 
@@ -293,12 +294,4 @@ internal sealed class ClusterConnection : IAsyncDisposable
 
     /// <summary>No cluster answered; exit code 3.</summary>
     private sealed class ClusterUnreachableException(string message) : Exception(message);
-
-    /// <summary>A host lifetime that ignores Ctrl+C, leaving it to System.CommandLine's cancellation token.</summary>
-    private sealed class CommandLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }

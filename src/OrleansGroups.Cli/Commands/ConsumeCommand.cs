@@ -1,0 +1,188 @@
+using System.CommandLine;
+using System.Text;
+using OrleansGroups.Client;
+using OrleansGroups.Core.Errors;
+
+namespace OrleansGroups.Cli.Commands;
+
+/// <summary><c>og consume TOPIC --group G</c>: joins the group as one member and prints what it is given.</summary>
+internal static class ConsumeCommand
+{
+    public const int DefaultTimeoutMs = 10_000;
+
+    // Records printed between two commits: a crash re-delivers at most this many (plus the auto-commit window).
+    private const int MaxRecordsPerCommit = 500;
+
+    // ConsumeAsync waits in slices this long, so the idle deadline and Ctrl+C are checked at least this often.
+    private static readonly TimeSpan WaitSlice = TimeSpan.FromSeconds(1);
+
+    public static Command Create()
+    {
+        var topic = new Argument<string>("topic") { Description = "Topic to consume" };
+        var group = new Option<string>("--group")
+        {
+            Description = "Consumer group to join; the group's members share the topic's partitions and its committed offsets",
+            Required = true,
+        };
+        var maxMessages = new Option<long?>("--max-messages") { Description = "Exit after printing N records" };
+        var timeoutMs = new Option<int>("--timeout-ms")
+        {
+            Description = $"Exit after T ms without a new record (default {DefaultTimeoutMs}; 0 waits until Ctrl+C or --max-messages)",
+            DefaultValueFactory = _ => DefaultTimeoutMs,
+        };
+        var fromBeginning = new Option<bool>("--from-beginning")
+        {
+            Description = "Start at the oldest record in partitions the group has never committed (default: only new records). " +
+                "Committed offsets always win, as in Kafka",
+        };
+        var json = new Option<bool>("--json")
+        {
+            Description = "One JSON object per record: {\"topic\",\"partition\",\"offset\",\"key\",\"value\",\"timestamp\"} " +
+                "(key and value as UTF-8 text, key null when absent, timestamp in Unix milliseconds). Default: the value only",
+        };
+        var command = new Command("consume",
+            "Join a consumer group as one member and print its records to stdout as they arrive, committing what was printed. " +
+            "Exits after --max-messages records or --timeout-ms without records, leaving the group; " +
+            "prints \"Consumed N records\" on stderr")
+        {
+            topic, group, maxMessages, timeoutMs, fromBeginning, json,
+        };
+        ClusterConnection.AddOptionsTo(command);
+        command.SetAction((parse, ct) => ClusterConnection.RunAsync(parse, ct, (cluster, token) => RunAsync(
+            cluster, parse.GetValue(topic)!, parse.GetValue(group)!, parse.GetValue(maxMessages), parse.GetValue(timeoutMs),
+            parse.GetValue(fromBeginning), parse.GetValue(json), token)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ClusterConnection cluster, string topic, string groupId, long? maxMessages, int timeoutMs,
+        bool fromBeginning, bool json, CancellationToken cancellationToken)
+    {
+        if (maxMessages is < 1)
+        {
+            throw new UsageException("--max-messages must be at least 1.");
+        }
+        if (timeoutMs < 0)
+        {
+            throw new UsageException("--timeout-ms must be 0 (wait forever) or positive.");
+        }
+        // Fail on a missing topic now: a subscription to it would only ever wait.
+        await cluster.Client.Admin.DescribeTopicAsync(topic);
+
+        var consumer = cluster.Client.CreateConsumer(new ConsumerOptions(groupId)
+        {
+            ClientId = "og-consume",
+            AutoOffsetReset = fromBeginning ? AutoOffsetReset.Earliest : AutoOffsetReset.Latest,
+        });
+        var idleTimeout = timeoutMs == 0 ? (TimeSpan?)null : TimeSpan.FromMilliseconds(timeoutMs);
+        // Buffered: one write per record through Console.Out would dominate the cost of consuming.
+        var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
+        long consumed = 0;
+        var closed = false;
+        try
+        {
+            consumer.Subscribe(topic);
+            var idleSince = DateTimeOffset.UtcNow;
+            while (maxMessages is null || consumed < maxMessages)
+            {
+                var wait = WaitSlice;
+                if (idleTimeout is { } limit)
+                {
+                    var left = limit - (DateTimeOffset.UtcNow - idleSince);
+                    if (left <= TimeSpan.Zero)
+                    {
+                        break;
+                    }
+                    wait = left < wait ? left : wait;
+                }
+                ConsumeResult? record;
+                try
+                {
+                    record = await consumer.ConsumeAsync(wait, cancellationToken);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    break; // Ctrl+C: the normal way to stop an open-ended consume; commit and leave below.
+                }
+                if (record is null)
+                {
+                    continue;
+                }
+                // Print what is already fetched without waiting, then commit it as one batch.
+                var inBatch = 0;
+                while (record is not null)
+                {
+                    Print(output, record, json);
+                    consumed++;
+                    inBatch++;
+                    if (inBatch >= MaxRecordsPerCommit || consumed == maxMessages)
+                    {
+                        break;
+                    }
+                    record = await consumer.ConsumeAsync(TimeSpan.Zero, CancellationToken.None);
+                }
+                await output.FlushAsync(CancellationToken.None);
+                await CommitPrintedAsync(consumer);
+                idleSince = DateTimeOffset.UtcNow;
+            }
+            await output.FlushAsync(CancellationToken.None);
+            await CommitPrintedAsync(consumer);
+            // Leaving (rather than timing out) hands the partitions to the other members at once.
+            await consumer.CloseAsync();
+            closed = true;
+        }
+        finally
+        {
+            await output.FlushAsync(CancellationToken.None);
+            if (!closed)
+            {
+                await CloseQuietlyAsync(consumer);
+            }
+            Console.Error.WriteLine($"Consumed {consumed} records");
+        }
+        return ExitCodes.Ok;
+    }
+
+    private static void Print(TextWriter output, ConsumeResult record, bool json)
+    {
+        if (!json)
+        {
+            output.WriteLine(record.ValueAsString);
+            return;
+        }
+        JsonLine.Write(output, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("topic", record.Topic);
+            w.WriteNumber("partition", record.Partition);
+            w.WriteNumber("offset", record.Offset);
+            w.WriteString("key", record.KeyAsString);
+            w.WriteString("value", record.ValueAsString);
+            w.WriteNumber("timestamp", record.Timestamp.ToUnixTimeMilliseconds());
+            w.WriteEndObject();
+        });
+    }
+
+    private static async Task CommitPrintedAsync(Consumer consumer)
+    {
+        try
+        {
+            await consumer.CommitAsync(CancellationToken.None);
+        }
+        catch (OrleansGroupsException e) when (e is StaleMemberEpochException or UnknownMemberException or FencedMemberEpochException)
+        {
+            // A rebalance moved a partition meanwhile; the consumer committed it itself before releasing it.
+        }
+    }
+
+    private static async Task CloseQuietlyAsync(Consumer consumer)
+    {
+        try
+        {
+            await consumer.CloseAsync();
+        }
+        catch (Exception)
+        {
+            // Already failing: the error being reported matters more than a failed leave.
+        }
+    }
+}

@@ -1,0 +1,177 @@
+using System.CommandLine;
+using OrleansGroups.Client;
+using OrleansGroups.Core.Topics;
+
+namespace OrleansGroups.Cli.Commands;
+
+/// <summary><c>og group list | describe</c>.</summary>
+internal static class GroupCommands
+{
+    public static Command Create() => new("group", "List and describe consumer groups")
+    {
+        ListGroups(),
+        DescribeGroup(),
+    };
+
+    private static Command ListGroups()
+    {
+        var json = new Option<bool>("--json") { Description = "Print a JSON array: [{\"groupId\",\"state\",\"members\"}]" };
+        var command = new Command("list", "List consumer groups with their state and member count (a table: GROUP STATE MEMBERS)") { json };
+        ClusterConnection.AddOptionsTo(command);
+        command.SetAction((parse, ct) => ClusterConnection.RunAsync(parse, ct, async (cluster, _) =>
+        {
+            var groups = (await cluster.Client.Admin.ListGroupsAsync()).OrderBy(g => g.GroupId, StringComparer.Ordinal).ToList();
+            if (parse.GetValue(json))
+            {
+                JsonLine.Write(Console.Out, w =>
+                {
+                    w.WriteStartArray();
+                    foreach (var group in groups)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("groupId", group.GroupId);
+                        w.WriteString("state", group.State.ToString());
+                        w.WriteNumber("members", group.MemberCount);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                });
+                return ExitCodes.Ok;
+            }
+            var table = new TableWriter("GROUP", "STATE", "MEMBERS>");
+            foreach (var group in groups)
+            {
+                table.AddRow(group.GroupId, group.State, group.MemberCount);
+            }
+            table.WriteTo(Console.Out);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command DescribeGroup()
+    {
+        var groupId = new Argument<string>("group") { Description = "Group id" };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print one JSON object: {\"groupId\", \"state\", \"groupEpoch\", \"assignmentEpoch\", \"assignor\", " +
+                "\"members\": [{\"memberId\", \"clientId\", \"instanceId\", \"memberEpoch\", \"state\", \"assignment\": [\"topic/partition\", ...], " +
+                "\"pendingRevocation\": [...]}], " +
+                "\"partitions\": [{\"topic\", \"partition\", \"committedOffset\", \"logEndOffset\", \"lag\", \"owner\"}]} " +
+                "(committedOffset and lag are null before the group's first commit; owner is a member id or null)",
+        };
+        var command = new Command("describe",
+            "Show a group's state and epochs, its members with their assignments, and per partition the committed offset, " +
+            "log end offset, lag and owning member")
+        {
+            groupId, json,
+        };
+        ClusterConnection.AddOptionsTo(command);
+        command.SetAction((parse, ct) => ClusterConnection.RunAsync(parse, ct, async (cluster, _) =>
+        {
+            var details = await cluster.Client.Admin.DescribeGroupAsync(parse.GetValue(groupId)!);
+            if (parse.GetValue(json))
+            {
+                JsonLine.Write(Console.Out, w => WriteJson(w, details));
+            }
+            else
+            {
+                WriteText(Console.Out, details);
+            }
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static void WriteText(TextWriter output, GroupDetails details)
+    {
+        var group = details.Group;
+        output.WriteLine(
+            $"Group: {group.GroupId}  State: {group.State}  Group epoch: {group.GroupEpoch}  " +
+            $"Assignment epoch: {group.AssignmentEpoch}  Assignor: {group.Assignor}  Members: {group.Members.Count}");
+        output.WriteLine();
+        var members = new TableWriter("MEMBER", "CLIENT", "EPOCH>", "STATE", "ASSIGNED", "PENDING-REVOCATION");
+        foreach (var member in group.Members.OrderBy(m => m.ClientId, StringComparer.Ordinal).ThenBy(m => m.MemberId, StringComparer.Ordinal))
+        {
+            members.AddRow(member.MemberId, member.InstanceId is null ? member.ClientId : $"{member.ClientId} ({member.InstanceId})",
+                member.MemberEpoch, member.State, Partitions(member.AssignedPartitions), Partitions(member.PartitionsPendingRevocation));
+        }
+        members.WriteTo(output);
+        output.WriteLine();
+        var partitions = new TableWriter("TOPIC", "PARTITION>", "COMMITTED>", "LOG-END>", "LAG>", "OWNER");
+        foreach (var p in details.Partitions)
+        {
+            partitions.AddRow(p.TopicPartition.Topic, p.TopicPartition.Partition, p.CommittedOffset, p.LogEndOffset, p.Lag, p.Owner);
+        }
+        partitions.WriteTo(output);
+    }
+
+    private static void WriteJson(System.Text.Json.Utf8JsonWriter w, GroupDetails details)
+    {
+        var group = details.Group;
+        w.WriteStartObject();
+        w.WriteString("groupId", group.GroupId);
+        w.WriteString("state", group.State.ToString());
+        w.WriteNumber("groupEpoch", group.GroupEpoch);
+        w.WriteNumber("assignmentEpoch", group.AssignmentEpoch);
+        w.WriteString("assignor", group.Assignor);
+        w.WriteStartArray("members");
+        foreach (var member in group.Members)
+        {
+            w.WriteStartObject();
+            w.WriteString("memberId", member.MemberId);
+            w.WriteString("clientId", member.ClientId);
+            w.WriteString("instanceId", member.InstanceId);
+            w.WriteNumber("memberEpoch", member.MemberEpoch);
+            w.WriteString("state", member.State.ToString());
+            WriteStrings(w, "assignment", member.AssignedPartitions.Order().Select(p => p.ToString()));
+            WriteStrings(w, "pendingRevocation", member.PartitionsPendingRevocation.Order().Select(p => p.ToString()));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("partitions");
+        foreach (var p in details.Partitions)
+        {
+            w.WriteStartObject();
+            w.WriteString("topic", p.TopicPartition.Topic);
+            w.WriteNumber("partition", p.TopicPartition.Partition);
+            WriteNullable(w, "committedOffset", p.CommittedOffset);
+            w.WriteNumber("logEndOffset", p.LogEndOffset);
+            WriteNullable(w, "lag", p.Lag);
+            w.WriteString("owner", p.Owner);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteStrings(System.Text.Json.Utf8JsonWriter w, string name, IEnumerable<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            w.WriteStringValue(value);
+        }
+        w.WriteEndArray();
+    }
+
+    private static void WriteNullable(System.Text.Json.Utf8JsonWriter w, string name, long? value)
+    {
+        if (value is { } number)
+        {
+            w.WriteNumber(name, number);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    /// <summary>"orders/0,1 payments/3": compact per topic, "-" when empty.</summary>
+    internal static string Partitions(IEnumerable<TopicPartition> partitions)
+    {
+        var text = string.Join(" ", partitions.Order().GroupBy(p => p.Topic)
+            .Select(g => $"{g.Key}/{string.Join(",", g.Select(p => p.Partition))}"));
+        return text.Length == 0 ? "-" : text;
+    }
+}
