@@ -207,9 +207,11 @@ internal sealed class ClusterConnection : IAsyncDisposable
             clustering = client => client.UseStaticClustering(endpoint);
         }
 
+        var retry = new ConnectRetry();
         builder.UseOrleansClient(client =>
         {
             clustering(client);
+            client.UseConnectionRetryFilter(retry.ShouldRetryAsync);
             client.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = clusterId;
@@ -230,8 +232,8 @@ internal sealed class ClusterConnection : IAsyncDisposable
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             host.Dispose();
-            var reason = e is OperationCanceledException or TimeoutException
-                ? $"no answer within {ConnectTimeout.TotalSeconds:0} s"
+            var reason = retry.LastFailure is { } last ? FirstLine(Innermost(last).Message)
+                : e is OperationCanceledException or TimeoutException ? $"no answer within {ConnectTimeout.TotalSeconds:0} s"
                 : FirstLine(e.Message);
             var hint = azure
                 ? "is a silo running with --clustering azure and the same --cluster-id and --service-id?"
@@ -290,6 +292,40 @@ internal sealed class ClusterConnection : IAsyncDisposable
     {
         var line = text.Split('\n', 2)[0].Trim();
         return line.Length > 300 ? line[..300] + "..." : line;
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null)
+        {
+            e = e.InnerException;
+        }
+        return e;
+    }
+
+    /// <summary>
+    /// Retries the first connection briefly: a refused connection (nothing listening) for 2 s, in case a silo is
+    /// still starting; anything else until the connect deadline cuts it off. Keeps the last failure for the message.
+    /// </summary>
+    private sealed class ConnectRetry
+    {
+        private static readonly TimeSpan RefusedRetryWindow = TimeSpan.FromSeconds(2);
+        private readonly System.Diagnostics.Stopwatch _elapsed = System.Diagnostics.Stopwatch.StartNew();
+
+        public Exception? LastFailure { get; private set; }
+
+        public async Task<bool> ShouldRetryAsync(Exception failure, CancellationToken cancellationToken)
+        {
+            LastFailure = failure;
+            var refused = Innermost(failure).Message.Contains("ConnectionRefused", StringComparison.OrdinalIgnoreCase)
+                || Innermost(failure) is SocketException { SocketErrorCode: SocketError.ConnectionRefused };
+            if ((refused && _elapsed.Elapsed > RefusedRetryWindow) || _elapsed.Elapsed > ConnectTimeout)
+            {
+                return false;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+            return true;
+        }
     }
 
     /// <summary>No cluster answered; exit code 3.</summary>
