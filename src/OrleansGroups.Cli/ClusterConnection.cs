@@ -232,12 +232,13 @@ internal sealed class ClusterConnection : IAsyncDisposable
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             host.Dispose();
-            var reason = retry.LastFailure is { } last ? FirstLine(Innermost(last).Message)
-                : e is OperationCanceledException or TimeoutException ? $"no answer within {ConnectTimeout.TotalSeconds:0} s"
-                : FirstLine(e.Message);
+            var reason = retry.Refused ? "connection refused"
+                : e is OperationCanceledException or TimeoutException || retry.LastFailure is not null
+                    ? $"no answer within {ConnectTimeout.TotalSeconds:0} s"
+                    : FirstLine(e.Message);
             var hint = azure
                 ? "is a silo running with --clustering azure and the same --cluster-id and --service-id?"
-                : "is a silo running? start one, or pass --gateway HOST:PORT; --cluster-id and --service-id must match the silo's";
+                : "is a silo running? Start one or pass --gateway HOST:PORT";
             throw new ClusterUnreachableException($"cannot reach the cluster at {target} ({hint}): {reason}");
         }
         return new ClusterConnection(host, target);
@@ -314,12 +315,14 @@ internal sealed class ClusterConnection : IAsyncDisposable
 
         public Exception? LastFailure { get; private set; }
 
+        public bool Refused { get; private set; }
+
         public async Task<bool> ShouldRetryAsync(Exception failure, CancellationToken cancellationToken)
         {
             LastFailure = failure;
-            var refused = Innermost(failure).Message.Contains("ConnectionRefused", StringComparison.OrdinalIgnoreCase)
+            Refused = Innermost(failure).Message.Contains("ConnectionRefused", StringComparison.OrdinalIgnoreCase)
                 || Innermost(failure) is SocketException { SocketErrorCode: SocketError.ConnectionRefused };
-            if ((refused && _elapsed.Elapsed > RefusedRetryWindow) || _elapsed.Elapsed > ConnectTimeout)
+            if ((Refused && _elapsed.Elapsed > RefusedRetryWindow) || _elapsed.Elapsed > ConnectTimeout)
             {
                 return false;
             }
