@@ -142,7 +142,7 @@ public sealed class Consumer : IAsyncDisposable
         await _commitGate.WaitAsync(cancellationToken);
         try
         {
-            await CommitConsumedAsync(ownedOnly: null);
+            await CommitConsumedAsync();
         }
         finally
         {
@@ -186,7 +186,7 @@ public sealed class Consumer : IAsyncDisposable
         {
             try
             {
-                await CommitConsumedAsync(ownedOnly: null);
+                await CommitConsumedAsync();
             }
             catch (OrleansGroupsException)
             {
@@ -295,7 +295,7 @@ public sealed class Consumer : IAsyncDisposable
             catch (Exception e) when (e is UnknownMemberException or FencedMemberEpochException)
             {
                 // The group no longer knows us at this epoch: whatever we held may already be someone else's.
-                var lost = StopFetching(owned);
+                var lost = StopFetching(owned).Select(f => f.Partition).ToList();
                 Volatile.Write(ref _memberEpoch, 0);
                 sendSubscription = true;
                 if (lost.Count > 0)
@@ -314,7 +314,7 @@ public sealed class Consumer : IAsyncDisposable
                 if (DateTimeOffset.UtcNow - lastHeartbeat > _options.SessionTimeout)
                 {
                     // Silent for a whole session: the group has evicted us, so stop before a new owner starts.
-                    var lost = StopFetching(owned);
+                    var lost = StopFetching(owned).Select(f => f.Partition).ToList();
                     Volatile.Write(ref _memberEpoch, 0);
                     sendSubscription = true;
                     if (lost.Count > 0)
@@ -367,12 +367,17 @@ public sealed class Consumer : IAsyncDisposable
         await _commitGate.WaitAsync();
         try
         {
-            var committable = new HashSet<TopicPartition>(revoked);
+            // Stop handing out records first, then commit exactly what was handed out: the next owner starts there.
+            var released = StopFetching(revoked);
             if (_options.EnableAutoCommit)
             {
-                await CommitConsumedAsync(committable);
+                var offsets = released.Where(f => f.ConsumedPosition > f.CommittedPosition)
+                    .Select(f => new PartitionOffset(f.Partition, f.ConsumedPosition)).ToList();
+                if (offsets.Count > 0)
+                {
+                    await _group.Commit(new CommitRequest(MemberId, MemberEpoch, offsets));
+                }
             }
-            StopFetching(revoked);
         }
         finally
         {
@@ -491,14 +496,14 @@ public sealed class Consumer : IAsyncDisposable
         }
     }
 
-    /// <summary>Commits consumed positions of owned partitions (all, or those in <paramref name="ownedOnly"/>). Caller holds the commit gate.</summary>
-    private async Task CommitConsumedAsync(IReadOnlySet<TopicPartition>? ownedOnly)
+    /// <summary>Commits consumed positions of owned partitions. Caller holds the commit gate.</summary>
+    private async Task CommitConsumedAsync()
     {
         List<PartitionOffset> offsets;
         lock (_gate)
         {
             offsets = _partitions.Values
-                .Where(f => (ownedOnly is null || ownedOnly.Contains(f.Partition)) && f.ConsumedPosition > f.CommittedPosition)
+                .Where(f => f.ConsumedPosition > f.CommittedPosition)
                 .Select(f => new PartitionOffset(f.Partition, f.ConsumedPosition))
                 .ToList();
         }
@@ -519,9 +524,9 @@ public sealed class Consumer : IAsyncDisposable
         }
     }
 
-    private List<TopicPartition> StopFetching(IEnumerable<TopicPartition> partitions)
+    private List<PartitionFetch> StopFetching(IEnumerable<TopicPartition> partitions)
     {
-        var stopped = new List<TopicPartition>();
+        var stopped = new List<PartitionFetch>();
         lock (_gate)
         {
             foreach (var partition in partitions)
@@ -529,7 +534,7 @@ public sealed class Consumer : IAsyncDisposable
                 if (_partitions.Remove(partition, out var fetch))
                 {
                     fetch.Stop.Cancel();
-                    stopped.Add(partition);
+                    stopped.Add(fetch);
                 }
             }
         }

@@ -14,7 +14,8 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
 {
     private readonly List<Segment> _segments = [];
     private readonly List<Chunk> _chunks = [];
-    private readonly LinkedList<(Chunk Chunk, byte[] Bytes)> _tailCache = new();
+    private readonly Queue<Chunk> _tailCacheOrder = new();
+    private readonly Dictionary<long, byte[]> _tailCache = [];
     private readonly List<PendingAppend> _pending = [];
     private long _tailCacheBytes;
     private bool _flushing;
@@ -244,6 +245,7 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
         _segments.Clear();
         _chunks.Clear();
         _tailCache.Clear();
+        _tailCacheOrder.Clear();
         _tailCacheBytes = 0;
         var stored = await store.ListSegmentsAsync(partitionPath);
         if (stored.Count == 0)
@@ -335,30 +337,18 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
     private void AddChunk(Chunk chunk, byte[] bytes)
     {
         _chunks.Add(chunk);
-        _tailCache.AddLast((chunk, bytes));
+        _tailCache[chunk.FirstOffset] = bytes;
+        _tailCacheOrder.Enqueue(chunk);
         _tailCacheBytes += bytes.Length;
-        while (_tailCacheBytes > options.TailCacheBytes && _tailCache.Count > 1)
+        while (_tailCacheBytes > options.TailCacheBytes && _tailCacheOrder.Count > 1)
         {
-            _tailCacheBytes -= _tailCache.First!.Value.Bytes.Length;
-            _tailCache.RemoveFirst();
+            var evicted = _tailCacheOrder.Dequeue();
+            _tailCacheBytes -= evicted.Length;
+            _tailCache.Remove(evicted.FirstOffset);
         }
     }
 
-    private byte[]? FromCache(Chunk chunk)
-    {
-        if (_tailCache.Count == 0 || chunk.FirstOffset < _tailCache.First!.Value.Chunk.FirstOffset)
-        {
-            return null;
-        }
-        for (var node = _tailCache.Last; node is not null; node = node.Previous)
-        {
-            if (node.Value.Chunk.FirstOffset == chunk.FirstOffset)
-            {
-                return node.Value.Bytes;
-            }
-        }
-        return null;
-    }
+    private byte[]? FromCache(Chunk chunk) => _tailCache.GetValueOrDefault(chunk.FirstOffset);
 
     private static byte[] TrimToBatches(List<byte[]> raw, long offset, int maxBytes)
     {
