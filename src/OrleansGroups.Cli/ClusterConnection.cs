@@ -23,8 +23,8 @@ internal static class ExitCodes
     public const int Interrupted = 130;
 }
 
-/// <summary>A mistake the user can fix (bad argument value...); printed as one "error:" line, exit code 1.</summary>
-internal sealed class UsageException(string message) : Exception(message);
+/// <summary>A failure with a user-ready message (bad argument value, a demo step that never happened...); one "error:" line, exit code 1.</summary>
+internal sealed class CliException(string message) : Exception(message);
 
 /// <summary>
 /// The connection options every cluster command takes (<c>--gateway</c>, or <c>--clustering azure</c> with a
@@ -42,13 +42,13 @@ internal sealed class ClusterConnection : IAsyncDisposable
 
     public static readonly Option<string> Gateway = new("--gateway")
     {
-        Description = $"Silo gateway HOST:PORT for static clustering (default {DefaultGateway})",
+        Description = "Silo gateway HOST:PORT (static clustering)",
         DefaultValueFactory = _ => DefaultGateway,
     };
 
     public static readonly Option<string> Clustering = new Option<string>("--clustering")
     {
-        Description = "How to find the cluster: static (--gateway, the default) or azure (gateways from an Azure Storage table)",
+        Description = "How to find the cluster: static (--gateway) or azure (gateways listed in an Azure Storage table)",
         DefaultValueFactory = _ => "static",
     }.AcceptOnlyFromAmong("static", "azure");
 
@@ -59,19 +59,19 @@ internal sealed class ClusterConnection : IAsyncDisposable
 
     public static readonly Option<string> ClusterId = new("--cluster-id")
     {
-        Description = "Cluster id; must match the silos' (default dev)",
+        Description = "Cluster id; must match the silos'",
         DefaultValueFactory = _ => "dev",
     };
 
     public static readonly Option<string> ServiceId = new("--service-id")
     {
-        Description = "Service id; must match the silos' (default orleansgroups)",
+        Description = "Service id; must match the silos'",
         DefaultValueFactory = _ => "orleansgroups",
     };
 
     public static readonly Option<bool> Verbose = new("--verbose")
     {
-        Description = "Show the Orleans client's warnings and errors on stderr",
+        Description = "Show Orleans' own warnings and errors on stderr",
     };
 
     private readonly IHost _host;
@@ -83,7 +83,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
         Client = new OrleansGroupsClient(host.Services.GetRequiredService<IGrainFactory>());
     }
 
-    /// <summary>What we connected to, for messages: "127.0.0.1:30000" or "cluster 'dev' (Azure Table clustering)".</summary>
+    /// <summary>What we connected to, for messages: "the cluster at 127.0.0.1:30000" or "cluster 'dev' through Azure Table clustering".</summary>
     public string Target { get; }
 
     public OrleansGroupsClient Client { get; }
@@ -142,11 +142,11 @@ internal sealed class ClusterConnection : IAsyncDisposable
         return error switch
         {
             OrleansGroupsException e => (e.Message, ExitCodes.Failed),
-            UsageException e => (e.Message, ExitCodes.Failed),
+            CliException e => (e.Message, ExitCodes.Failed),
             ClusterUnreachableException e => (e.Message, ExitCodes.ClusterUnreachable),
             SiloUnavailableException or ConnectionFailedException or OrleansMessageRejectionException or TimeoutException
                 or SocketException when connected =>
-                ($"lost the connection to the cluster at {target}: {FirstLine(error.Message)}", ExitCodes.ClusterUnreachable),
+                ($"lost the connection to {target} (did the silo stop? --verbose shows the client's log)", ExitCodes.ClusterUnreachable),
             _ => ($"{FirstLine(error.Message)} ({error.GetType().Name})", ExitCodes.Failed),
         };
     }
@@ -188,16 +188,16 @@ internal sealed class ClusterConnection : IAsyncDisposable
             var connectionString = parse.GetValue(ConnectionString);
             if (string.IsNullOrWhiteSpace(connectionString))
             {
-                throw new UsageException("--clustering azure needs --connection-string (the storage account holding the cluster table).");
+                throw new CliException("--clustering azure needs --connection-string (the storage account holding the cluster table).");
             }
             TableServiceClient tables;
             try
             {
                 tables = new TableServiceClient(connectionString);
             }
-            catch (Exception e) when (e is FormatException or ArgumentException)
+            catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
             {
-                throw new UsageException($"--connection-string is not a valid Azure Storage connection string: {FirstLine(e.Message)}");
+                throw new CliException($"--connection-string is not a valid Azure Storage connection string: {FirstLine(e.Message)}");
             }
             clustering = client => client.UseAzureStorageClustering(o => o.TableServiceClient = tables);
         }
@@ -232,29 +232,34 @@ internal sealed class ClusterConnection : IAsyncDisposable
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             host.Dispose();
-            var reason = retry.Refused ? "connection refused"
-                : e is OperationCanceledException or TimeoutException || retry.LastFailure is not null
-                    ? $"no answer within {ConnectTimeout.TotalSeconds:0} s"
-                    : FirstLine(e.Message);
             var hint = azure
                 ? "is a silo running with --clustering azure and the same --cluster-id and --service-id?"
                 : "is a silo running? Start one or pass --gateway HOST:PORT";
-            throw new ClusterUnreachableException($"cannot reach the cluster at {target} ({hint}): {reason}");
+            var message = retry.Failure switch
+            {
+                ConnectFailure.Refused => $"cannot reach {target} ({hint}): connection refused",
+                ConnectFailure.ClosedByGateway => $"cannot reach {target}: the gateway closed the connection " +
+                    $"during the handshake (does --cluster-id '{clusterId}' match the silo's cluster id?)",
+                _ when e is OperationCanceledException or TimeoutException || retry.Failure is not null =>
+                    $"cannot reach {target} ({hint}): no answer within {ConnectTimeout.TotalSeconds:0} s",
+                _ => $"cannot reach {target} ({hint}): {FirstLine(e.Message)}",
+            };
+            throw new ClusterUnreachableException(message);
         }
         return new ClusterConnection(host, target);
     }
 
     private static string DescribeTarget(ParseResult parse) =>
         parse.GetValue(Clustering) == "azure"
-            ? $"cluster '{parse.GetValue(ClusterId)}' (Azure Table clustering)"
-            : parse.GetValue(Gateway) ?? DefaultGateway;
+            ? $"cluster '{parse.GetValue(ClusterId)}' through Azure Table clustering"
+            : $"the cluster at {parse.GetValue(Gateway) ?? DefaultGateway}";
 
     private static async Task<IPEndPoint> ParseGatewayAsync(string gateway, CancellationToken cancellationToken)
     {
         var colon = gateway.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(gateway[(colon + 1)..], out var port) || port is < 1 or > 65535)
         {
-            throw new UsageException($"--gateway '{gateway}' is not HOST:PORT (for example {DefaultGateway}).");
+            throw new CliException($"--gateway '{gateway}' is not HOST:PORT (for example {DefaultGateway}).");
         }
         var host = gateway[..colon].Trim('[', ']');
         if (IPAddress.TryParse(host, out var address))
@@ -265,12 +270,12 @@ internal sealed class ClusterConnection : IAsyncDisposable
         {
             var addresses = await Dns.GetHostAddressesAsync(host, cancellationToken);
             var chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault()
-                ?? throw new UsageException($"--gateway host '{host}' has no address.");
+                ?? throw new CliException($"--gateway host '{host}' has no address.");
             return new IPEndPoint(chosen, port);
         }
         catch (SocketException e)
         {
-            throw new UsageException($"--gateway host '{host}' cannot be resolved: {e.Message}");
+            throw new CliException($"--gateway host '{host}' cannot be resolved: {e.Message}");
         }
     }
 
@@ -304,30 +309,52 @@ internal sealed class ClusterConnection : IAsyncDisposable
         return e;
     }
 
+    private enum ConnectFailure
+    {
+        Other,
+        /// <summary>Nothing listens at the gateway address.</summary>
+        Refused,
+        /// <summary>Something listens but hangs up during the handshake: an Orleans gateway of another cluster id.</summary>
+        ClosedByGateway,
+    }
+
     /// <summary>
-    /// Retries the first connection briefly: a refused connection (nothing listening) for 2 s, in case a silo is
-    /// still starting; anything else until the connect deadline cuts it off. Keeps the last failure for the message.
+    /// Retries the first connection briefly: for 2 s when the failure is definite (refused, or closed by the gateway),
+    /// in case a silo is still starting; otherwise until the connect deadline cuts it off. Keeps the kind of failure.
     /// </summary>
     private sealed class ConnectRetry
     {
-        private static readonly TimeSpan RefusedRetryWindow = TimeSpan.FromSeconds(2);
+        private static readonly TimeSpan DefiniteFailureRetryWindow = TimeSpan.FromSeconds(2);
         private readonly System.Diagnostics.Stopwatch _elapsed = System.Diagnostics.Stopwatch.StartNew();
 
-        public Exception? LastFailure { get; private set; }
-
-        public bool Refused { get; private set; }
+        public ConnectFailure? Failure { get; private set; }
 
         public async Task<bool> ShouldRetryAsync(Exception failure, CancellationToken cancellationToken)
         {
-            LastFailure = failure;
-            Refused = Innermost(failure).Message.Contains("ConnectionRefused", StringComparison.OrdinalIgnoreCase)
-                || Innermost(failure) is SocketException { SocketErrorCode: SocketError.ConnectionRefused };
-            if ((Refused && _elapsed.Elapsed > RefusedRetryWindow) || _elapsed.Elapsed > ConnectTimeout)
+            Failure = Classify(failure);
+            var window = Failure == ConnectFailure.Other ? ConnectTimeout : DefiniteFailureRetryWindow;
+            if (_elapsed.Elapsed > window)
             {
                 return false;
             }
             await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
             return true;
+        }
+
+        private static ConnectFailure Classify(Exception failure)
+        {
+            var inner = Innermost(failure);
+            if (inner is SocketException { SocketErrorCode: SocketError.ConnectionRefused }
+                || inner.Message.Contains("ConnectionRefused", StringComparison.OrdinalIgnoreCase))
+            {
+                return ConnectFailure.Refused;
+            }
+            if (inner is Microsoft.AspNetCore.Connections.ConnectionAbortedException
+                || inner.Message.Contains("terminated prematurely", StringComparison.OrdinalIgnoreCase))
+            {
+                return ConnectFailure.ClosedByGateway;
+            }
+            return ConnectFailure.Other;
         }
     }
 

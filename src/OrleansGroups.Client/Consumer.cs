@@ -16,6 +16,9 @@ namespace OrleansGroups.Client;
 /// </summary>
 public sealed class Consumer : IAsyncDisposable
 {
+    /// <summary>Records taken from one partition before moving to the next that has records.</summary>
+    private const int RunLength = 100;
+
     private readonly IGrainFactory _grains;
     private readonly ConsumerOptions _options;
     private readonly IConsumerGroupGrain _group;
@@ -29,6 +32,7 @@ public sealed class Consumer : IAsyncDisposable
     private Exception? _fatal;
     private int _memberEpoch;
     private int _nextPartition;
+    private int _runLength;
     private bool _closed;
 
     /// <summary>Creates a consumer; it joins its group on <see cref="Subscribe(IEnumerable{string})"/>.</summary>
@@ -253,8 +257,16 @@ public sealed class Consumer : IAsyncDisposable
             var fetch = fetches[(_nextPartition + i) % fetches.Count];
             if (fetch.Buffer.TryDequeue(out var record))
             {
-                // Stay on a partition while it has records: fewer switches, same fairness over a few calls.
-                _nextPartition = fetch.Buffer.Count > 0 ? (_nextPartition + i) % fetches.Count : (_nextPartition + i + 1) % fetches.Count;
+                // Stay on a partition for a run of records (fewer switches), but never longer than a run, or a
+                // partition with a deep backlog would starve the others while its fetcher keeps refilling it.
+                var current = (_nextPartition + i) % fetches.Count;
+                _runLength = i == 0 ? _runLength + 1 : 1;
+                var stay = fetch.Buffer.Count > 0 && _runLength < RunLength;
+                _nextPartition = stay ? current : (current + 1) % fetches.Count;
+                if (!stay)
+                {
+                    _runLength = 0;
+                }
                 fetch.BufferedBytes -= Size(record);
                 fetch.ConsumedPosition = record.Offset + 1;
                 if (fetch.BufferedBytes < _options.MaxBufferedBytesPerPartition / 2)

@@ -27,7 +27,7 @@ internal static class ConsumeCommand
         var maxMessages = new Option<long?>("--max-messages") { Description = "Exit after printing N records" };
         var timeoutMs = new Option<int>("--timeout-ms")
         {
-            Description = $"Exit after T ms without a new record (default {DefaultTimeoutMs}; 0 waits until Ctrl+C or --max-messages)",
+            Description = "Exit after T ms without a new record; 0 waits until Ctrl+C or --max-messages",
             DefaultValueFactory = _ => DefaultTimeoutMs,
         };
         var fromBeginning = new Option<bool>("--from-beginning")
@@ -59,11 +59,11 @@ internal static class ConsumeCommand
     {
         if (maxMessages is < 1)
         {
-            throw new UsageException("--max-messages must be at least 1.");
+            throw new CliException("--max-messages must be at least 1.");
         }
         if (timeoutMs < 0)
         {
-            throw new UsageException("--timeout-ms must be 0 (wait forever) or positive.");
+            throw new CliException("--timeout-ms must be 0 (wait forever) or positive.");
         }
         // Fail on a missing topic now: a subscription to it would only ever wait.
         await cluster.Client.Admin.DescribeTopicAsync(topic);
@@ -77,7 +77,6 @@ internal static class ConsumeCommand
         // Buffered: one write per record through Console.Out would dominate the cost of consuming.
         var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
         long consumed = 0;
-        var closed = false;
         try
         {
             consumer.Subscribe(topic);
@@ -128,17 +127,17 @@ internal static class ConsumeCommand
             await CommitPrintedAsync(consumer);
             // Leaving (rather than timing out) hands the partitions to the other members at once.
             await consumer.CloseAsync();
-            closed = true;
         }
-        finally
+        catch (Exception e)
         {
             await output.FlushAsync(CancellationToken.None);
-            if (!closed)
-            {
-                await CloseQuietlyAsync(consumer);
-            }
-            Console.Error.WriteLine($"Consumed {consumed} records");
+            await LeaveQuietlyAsync(consumer);
+            // One line: the failure, and how far we got (everything printed before the last commit is committed).
+            var (message, code) = ClusterConnection.Explain(e, cluster.Target, connected: true);
+            Console.Error.WriteLine($"error: {message} (after printing {consumed} records)");
+            return code;
         }
+        Console.Error.WriteLine($"Consumed {consumed} records");
         return ExitCodes.Ok;
     }
 
@@ -174,15 +173,16 @@ internal static class ConsumeCommand
         }
     }
 
-    private static async Task CloseQuietlyAsync(Consumer consumer)
+    /// <summary>Leaves if the group answers soon; after a failure it may not, and it evicts us after the session timeout anyway.</summary>
+    private static async Task LeaveQuietlyAsync(Consumer consumer)
     {
         try
         {
-            await consumer.CloseAsync();
+            await consumer.CloseAsync().WaitAsync(TimeSpan.FromSeconds(5));
         }
         catch (Exception)
         {
-            // Already failing: the error being reported matters more than a failed leave.
+            // Already failing: the error being reported matters more.
         }
     }
 }

@@ -8,6 +8,7 @@ using Orleans.Hosting;
 using OrleansGroups.Cli.Commands.Demo;
 using OrleansGroups.Client;
 using OrleansGroups.Core.Coordination;
+using OrleansGroups.Core.Errors;
 using OrleansGroups.Core.Topics;
 using OrleansGroups.Hosting;
 
@@ -47,7 +48,7 @@ internal static class DemoCommand
         }.AcceptOnlyFromAmong("memory", "azure");
         var records = new Option<int>("--records")
         {
-            Description = "Records produced at the start (default 2000); half as many more arrive while a consumer crashes",
+            Description = "Records produced at the start; half as many more arrive while a consumer crashes",
             DefaultValueFactory = _ => 2000,
         };
         var command = new Command("demo",
@@ -90,7 +91,7 @@ internal static class DemoCommand
     {
         say.Title("og demo: Kafka-style topics and consumer groups on Orleans, all in this one process");
 
-        await using var storage = await DemoStorage.ChooseAsync(requestedStorage, say.Line, ct);
+        await using var storage = await DemoStorage.ChooseAsync(requestedStorage, progress => say.Fact("Storage", progress), ct);
         say.Fact("Storage", storage.Description);
 
         var siloStarted = Stopwatch.StartNew();
@@ -99,12 +100,15 @@ internal static class DemoCommand
         try
         {
             say.Fact("Silo", $"started in {siloStarted.Elapsed.TotalSeconds:0.0} s (gateway {settings.GatewayEndpoint}, " +
-                $"service id {settings.ServiceId}: a fresh namespace, so runs never see each other's data)");
+                $"service id {settings.ServiceId}: this run's own namespace, so runs never see each other's data)");
             say.Fact("Timings", $"heartbeat every {FastTimings.HeartbeatIntervalMs} ms; a consumer silent for " +
                 $"{SessionTimeout.TotalSeconds:0} s is evicted (defaults: 1 s and 45 s)");
             var client = new OrleansGroupsClient(host.Services.GetRequiredService<IGrainFactory>());
             var script = new DemoScript(say, client, recordCount);
             var ok = await script.RunAsync(consumers, ct);
+            say.Blank();
+            say.Fact("Done", $"in {say.Elapsed.TotalSeconds:0.0} s; stopping the silo" +
+                (storage.StartedAzurite ? " and the private Azurite." : storage.Kind == StorageKind.Azure ? " and removing this run's containers from Azurite." : "."));
             return ok ? ExitCodes.Ok : ExitCodes.Failed;
         }
         finally
@@ -130,24 +134,27 @@ internal static class DemoCommand
                 // The process exits next; nothing is left to protect.
             }
             host.Dispose();
+            await storage.RemoveRunDataAsync();
         }
     }
 
     private static async Task<(IHost Host, SiloSettings Settings)> StartSiloAsync(DemoStorage storage, bool verbose, CancellationToken ct)
     {
         var ports = FreeLoopbackPorts(2);
+        var runId = $"demo-{Guid.NewGuid().ToString("N")[..8]}";
         var settings = new SiloSettings
         {
             Storage = storage.Kind,
             ConnectionString = storage.ConnectionString,
             Clustering = ClusteringKind.Localhost,
             ClusterId = "demo",
-            ServiceId = $"demo-{Guid.NewGuid().ToString("N")[..8]}",
+            ServiceId = runId,
             SiloPort = ports[0],
             GatewayPort = ports[1],
         };
         settings.Options.Groups.Coordinator = FastTimings;
         settings.Options.Groups.ExpiryCheckInterval = ExpiryCheckInterval;
+        storage.IsolateRun(settings, runId);
         var errors = settings.Validate();
         if (errors.Count > 0)
         {
@@ -238,6 +245,9 @@ internal static class DemoCommand
             var more = recordCount / 2;
             say.Line($"Meanwhile {more:N0} more orders arrive.");
             var producing = ProduceAsync(more, pause: TimeSpan.FromMilliseconds(100), ct);
+            await Task.Delay(SessionTimeout / 2, ct);
+            say.Line($"{crashedAt.Elapsed.TotalSeconds:0.0} s later the group still lists consumer-2 as the owner; its lag grows:");
+            await ShowPositionsAsync("billing", consumers);
             await WaitUntilAsync(async () => (await client.Admin.DescribeGroupAsync("billing")).Group.Members.Count == 2, ct);
             say.Line($"The group evicted consumer-2 {crashedAt.Elapsed.TotalSeconds:0.0} s after its last heartbeat and gave its partitions to the survivors, " +
                 "who resume from its last commit.");
@@ -265,7 +275,7 @@ internal static class DemoCommand
             consumers.Add(reader);
             reader.Start(Topic);
             await WaitUntilAsync(() => analytics.Distinct >= _produced.Count, ct);
-            await WaitUntilAsync(async () => (await client.Admin.DescribeGroupAsync("analytics")).Partitions.All(p => p.Lag == 0), ct);
+            await WaitUntilAsync(async () => (await TryDescribeAsync("analytics"))?.Partitions.All(p => p.Lag == 0) == true, ct);
             await reader.LeaveAsync();
             say.Line($"analytics-1 read {analytics.Read:N0} records and left.");
 
@@ -336,7 +346,11 @@ internal static class DemoCommand
             GroupDetails? details = null;
             var settled = await WaitUntilAsync(async () =>
             {
-                details = await client.Admin.DescribeGroupAsync(ledger.GroupId);
+                details = await TryDescribeAsync(ledger.GroupId) ?? details;
+                if (details is null)
+                {
+                    return false;
+                }
                 var group = details.Group;
                 return group.State == GroupState.Stable
                     && group.Members.Count == expectedMembers
@@ -345,6 +359,7 @@ internal static class DemoCommand
                     && consumers.All(c => group.Members.Any(m => m.MemberId == c.Consumer.MemberId
                         && m.AssignedPartitions.Order().SequenceEqual(c.Consumer.Assignment)));
             }, ct, throwOnTimeout: false);
+            details ??= await client.Admin.DescribeGroupAsync(ledger.GroupId);
             if (!settled)
             {
                 _problems.Add($"group {ledger.GroupId} did not settle with {expectedMembers} members within {StepDeadline.TotalSeconds:0} s");
@@ -354,7 +369,8 @@ internal static class DemoCommand
                 .ToDictionary(p => p.TopicPartition.Partition, p => names.GetValueOrDefault(p.Owner!, p.Owner!));
             if (settled)
             {
-                say.Line($"Stable after {waited.Elapsed.TotalSeconds:0.0} s at group epoch {details.Group.GroupEpoch}: " +
+                var after = waited.Elapsed >= TimeSpan.FromMilliseconds(100) ? $" after {waited.Elapsed.TotalSeconds:0.0} s" : "";
+                say.Line($"Stable{after} at group epoch {details.Group.GroupEpoch}: " +
                     string.Join(", ", owners.GroupBy(o => o.Value).OrderBy(g => g.Key, StringComparer.Ordinal)
                         .Select(g => $"{g.Key} owns {g.Count()}")) + ".");
             }
@@ -366,6 +382,19 @@ internal static class DemoCommand
                 say.Line(moved.Count == 0 ? "No partition moved." : $"Moved: {string.Join("; ", moved)}.");
             }
             return owners;
+        }
+
+        /// <summary>The group, or null while it does not exist yet (it is created by its first member's first heartbeat).</summary>
+        private async Task<GroupDetails?> TryDescribeAsync(string groupId)
+        {
+            try
+            {
+                return await client.Admin.DescribeGroupAsync(groupId);
+            }
+            catch (GroupIdNotFoundException)
+            {
+                return null;
+            }
         }
 
         private async Task ShowPositionsAsync(string groupId, IReadOnlyList<DemoConsumer> consumers)
@@ -434,7 +463,7 @@ internal static class DemoCommand
                 {
                     if (throwOnTimeout)
                     {
-                        throw new TimeoutException($"the demo waited {StepDeadline.TotalSeconds:0} s for a step that takes about a second");
+                        throw new CliException($"the demo waited {StepDeadline.TotalSeconds:0} s for a step that takes about a second");
                     }
                     return false;
                 }
@@ -464,7 +493,11 @@ internal static class DemoCommand
             output.WriteLine($"[{_clock.Elapsed.TotalSeconds,5:0.0}s] {++_step}. {text}");
         }
 
+        public TimeSpan Elapsed => _clock.Elapsed;
+
         public void Line(string text) => output.WriteLine($"{"",9}{text}");
+
+        public void Blank() => output.WriteLine();
 
         public void Table(TableWriter table)
         {

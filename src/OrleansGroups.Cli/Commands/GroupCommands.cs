@@ -96,7 +96,14 @@ internal static class GroupCommands
             members.AddRow(member.MemberId, member.InstanceId is null ? member.ClientId : $"{member.ClientId} ({member.InstanceId})",
                 member.MemberEpoch, member.State, Partitions(member.AssignedPartitions), Partitions(member.PartitionsPendingRevocation));
         }
-        members.WriteTo(output);
+        if (members.RowCount == 0)
+        {
+            output.WriteLine("No active members.");
+        }
+        else
+        {
+            members.WriteTo(output);
+        }
         output.WriteLine();
         var partitions = new TableWriter("TOPIC", "PARTITION>", "COMMITTED>", "LOG-END>", "LAG>", "OWNER");
         foreach (var p in details.Partitions)

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Threading.Channels;
 using OrleansGroups.Client;
+using OrleansGroups.Core.Errors;
 
 namespace OrleansGroups.Cli.Commands;
 
@@ -29,7 +30,7 @@ internal static class ProduceCommand
         };
         var command = new Command("produce",
             "Produce one record per stdin line (UTF-8). Prints \"Produced N records to TOPIC (partitions A..B)\" and exits 0 " +
-            "only when every record was acknowledged; otherwise one error line on stderr and exit 1")
+            "only when every record was acknowledged; otherwise one error line on stderr and a non-zero exit code")
         {
             topic, keySeparator, partition,
         };
@@ -43,12 +44,16 @@ internal static class ProduceCommand
     {
         if (separator is "")
         {
-            throw new UsageException("--key-separator must not be empty.");
+            throw new CliException("--key-separator must not be empty.");
         }
+        // Check the topic and partition before reading any input, so a typo fails with one line and no partial write.
+        var details = await cluster.Client.Admin.DescribeTopicAsync(topic);
+        if (partition is { } p && (p < 0 || p >= details.Topic.PartitionCount))
+        {
+            throw new UnknownPartitionException(topic, p, details.Topic.PartitionCount);
+        }
+        // One producer for the whole input: it keeps call order per partition, so pipelined batches keep per-key order.
         var producer = cluster.Client.CreateProducer();
-        // An empty batch checks the topic (and partition) before any input is read, and caches the topic's
-        // metadata so that the pipelined batches below enqueue in line order (keeping per-key order).
-        await producer.ProduceBatchAsync(topic, [], partition, CancellationToken.None);
 
         var lines = Channel.CreateBounded<string>(new BoundedChannelOptions(LinesPerBatch * MaxBatchesInFlight)
         {
@@ -85,14 +90,16 @@ internal static class ProduceCommand
         {
             interrupted = true;
         }
-        catch (UsageException e)
+        catch (CliException e)
         {
             // Reading stdin failed (the reader completes the channel with this error).
             failure = e;
         }
         while (inFlight.Count > 0)
         {
-            failure ??= await progress.AcknowledgeAsync(inFlight.Dequeue());
+            // Every batch is awaited (and counted), even after a failure; only the first failure is reported.
+            var batchFailure = await progress.AcknowledgeAsync(inFlight.Dequeue());
+            failure ??= batchFailure;
         }
         await producer.FlushAsync();
 
@@ -126,7 +133,7 @@ internal static class ProduceCommand
         }
         catch (Exception e)
         {
-            lines.Complete(new UsageException($"cannot read stdin: {e.Message}"));
+            lines.Complete(new CliException($"cannot read stdin: {e.Message}"));
         }
     }
 

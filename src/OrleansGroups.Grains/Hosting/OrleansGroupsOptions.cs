@@ -45,10 +45,10 @@ public sealed class AzureStorageSettings
     /// <summary>Table service URI, for Azure Table clustering with managed identity.</summary>
     public Uri? TableServiceUri { get; set; }
 
-    /// <summary>Blob container for partition logs (default "orleansgroups-logs"); blobs are prefixed with the service id.</summary>
+    /// <summary>Blob container prefix for partition logs (default "orleansgroups-logs"); the service id is appended.</summary>
     public string LogContainer { get; set; } = "orleansgroups-logs";
 
-    /// <summary>Blob container for grain state (default "orleansgroups-state").</summary>
+    /// <summary>Blob container prefix for grain state (default "orleansgroups-state"); the service id is appended.</summary>
     public string StateContainer { get; set; } = "orleansgroups-state";
 }
 

@@ -38,14 +38,17 @@ public static class OrleansGroupsSiloBuilderExtensions
                 break;
             case StorageKind.Azure:
                 var blobs = CreateBlobServiceClient(options.Azure);
-                builder.AddAzureBlobGrainStorage(StorageNames.State, o =>
+                // Blob grain storage names blobs after the grain only, so the service id goes into the container
+                // name: two services sharing an account never see each other's topics, groups or offsets.
+                builder.AddAzureBlobGrainStorage(StorageNames.State, optionsBuilder => optionsBuilder.Configure<IOptions<ClusterOptions>>((o, cluster) =>
                 {
                     o.BlobServiceClient = blobs;
-                    o.ContainerName = options.Azure.StateContainer;
-                });
+                    o.ContainerName = StorageNames.ContainerName(options.Azure.StateContainer, cluster.Value.ServiceId);
+                }));
                 builder.Services.AddSingleton<ILogStore>(sp => new AzureAppendBlobLogStore(
-                    blobs.GetBlobContainerClient(options.Azure.LogContainer),
-                    sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId.ToLowerInvariant()));
+                    blobs.GetBlobContainerClient(StorageNames.ContainerName(
+                        options.Azure.LogContainer, sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId)),
+                    prefix: ""));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(configure), options.Storage, "Unknown storage kind.");

@@ -1,3 +1,4 @@
+using Azure.Storage.Blobs;
 using OrleansGroups.Hosting;
 
 namespace OrleansGroups.Cli.Commands.Demo;
@@ -10,6 +11,7 @@ namespace OrleansGroups.Cli.Commands.Demo;
 internal sealed class DemoStorage : IAsyncDisposable
 {
     private readonly LocalAzurite? _privateAzurite;
+    private readonly List<string> _runContainers = [];
 
     private DemoStorage(StorageKind kind, string? connectionString, string description, LocalAzurite? privateAzurite = null)
     {
@@ -22,6 +24,9 @@ internal sealed class DemoStorage : IAsyncDisposable
     public StorageKind Kind { get; }
 
     public string? ConnectionString { get; }
+
+    /// <summary>True when the demo started its own Azurite (and stops it on dispose).</summary>
+    public bool StartedAzurite => _privateAzurite is not null;
 
     /// <summary>One line for the newcomer: which storage, and why this one.</summary>
     public string Description { get; }
@@ -69,10 +74,52 @@ internal sealed class DemoStorage : IAsyncDisposable
 
         if (requested == "azure")
         {
-            throw new UsageException(
+            throw new CliException(
                 $"--storage azure: no Azurite answers at 127.0.0.1:10000 and {reason}. Start one with scripts/azurite.sh start, or use --storage memory.");
         }
         return new(StorageKind.Memory, null, $"memory, because no Azurite answers at 127.0.0.1:10000 and {reason}");
+    }
+
+    /// <summary>
+    /// Remembers this run's containers (named after its fresh service id, see <see cref="StorageNames.ContainerName"/>)
+    /// so they can be removed from a shared Azurite at the end.
+    /// </summary>
+    public void IsolateRun(SiloSettings settings, string runId)
+    {
+        if (Kind != StorageKind.Azure)
+        {
+            return;
+        }
+        var azure = settings.Options.Azure;
+        _runContainers.AddRange([
+            StorageNames.ContainerName(azure.StateContainer, settings.ServiceId),
+            StorageNames.ContainerName(azure.LogContainer, settings.ServiceId)]);
+    }
+
+    /// <summary>Deletes this run's containers from a shared Azurite; returns how many were deleted.</summary>
+    public async Task<int> RemoveRunDataAsync()
+    {
+        if (_privateAzurite is not null || _runContainers.Count == 0)
+        {
+            return 0; // A private Azurite keeps everything in memory and is stopped anyway.
+        }
+        var blobs = new BlobServiceClient(ConnectionString);
+        var deleted = 0;
+        foreach (var container in _runContainers)
+        {
+            try
+            {
+                if ((await blobs.DeleteBlobContainerAsync(container)).Status is >= 200 and < 300)
+                {
+                    deleted++;
+                }
+            }
+            catch (Azure.RequestFailedException)
+            {
+                // Never created (nothing was written to it) or already gone.
+            }
+        }
+        return deleted;
     }
 
     public async ValueTask DisposeAsync()
