@@ -78,6 +78,7 @@ public sealed class GroupCoordinator
             {
                 // The member lost its state (fenced or restarted with the same id): whatever it owned is released.
                 Emit(new MemberRemoved(existing.MemberId, "rejoined"));
+                _revocationDeadlines.Remove(existing.MemberId);
             }
             var topics = (request.SubscribedTopics ?? existing?.SubscribedTopics ?? (IEnumerable<string>)[])
                 .ToImmutableSortedSet(StringComparer.Ordinal);

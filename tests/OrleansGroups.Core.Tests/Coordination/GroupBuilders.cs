@@ -134,7 +134,12 @@ internal static class GroupBuilders
 internal sealed class TestGroup
 {
     public TestGroup(params (string Topic, int Partitions)[] topics)
-        : this(new ConsumerGroupModel(GroupBuilders.GroupId, Assignors.Default), new FakeTimeProvider(GroupBuilders.Start),
+        : this(Assignors.Default, topics)
+    {
+    }
+
+    public TestGroup(string assignor, params (string Topic, int Partitions)[] topics)
+        : this(new ConsumerGroupModel(GroupBuilders.GroupId, assignor), new FakeTimeProvider(GroupBuilders.Start),
             topics.ToDictionary(t => t.Topic, t => t.Partitions, StringComparer.Ordinal))
     {
     }

@@ -199,7 +199,7 @@ public class GroupCoordinatorTests
 
         var error = Assert.Throws<FencedMemberEpochException>(() => group.Heartbeat("a", 3, [.. P(0, 1)]));
 
-        Assert.Equal((ErrorCode.FencedMemberEpoch, GroupId, "a", 3, 2), (error.Code, error.GroupId, error.MemberId, error.SentEpoch, error.CurrentEpoch));
+        Assert.Equal(("FencedMemberEpoch", GroupId, "a", 3, 2), (error.Code.ToString(), error.GroupId, error.MemberId, error.SentEpoch, error.CurrentEpoch));
         AssertSnapshot(before, group.Snapshot());
     }
 
@@ -237,7 +237,7 @@ public class GroupCoordinatorTests
 
         var error = Assert.Throws<UnknownMemberException>(() => group.Heartbeat("x", 1, []));
 
-        Assert.Equal((ErrorCode.UnknownMember, GroupId, "x"), (error.Code, error.GroupId, error.MemberId));
+        Assert.Equal(("UnknownMember", GroupId, "x"), (error.Code.ToString(), error.GroupId, error.MemberId));
     }
 
     [Theory]
@@ -517,7 +517,7 @@ public class GroupCoordinatorTests
         // t/0 is a's, t/2 is b's: all or nothing, so t/0 is not written either.
         var error = Assert.Throws<StaleMemberEpochException>(() => group.Commit("a", 2, (0, 5), (2, 5)));
 
-        Assert.Equal((ErrorCode.StaleMemberEpoch, "a", 2, 2), (error.Code, error.MemberId, error.SentEpoch, error.CurrentEpoch));
+        Assert.Equal(("StaleMemberEpoch", "a", 2, 2), (error.Code.ToString(), error.MemberId, error.SentEpoch, error.CurrentEpoch));
         Assert.Contains("it does not own t/2;", error.Message);
         AssertSnapshot(before, group.Snapshot());
     }
@@ -565,7 +565,7 @@ public class GroupCoordinatorTests
 
         var error = Assert.Throws<NonEmptyGroupException>(() => group.Coordinator.Commit(new CommitRequest("", -1, [new PartitionOffset(Tp(0), 5)])));
 
-        Assert.Equal((ErrorCode.NonEmptyGroup, GroupId, 1), (error.Code, error.GroupId, error.MemberCount));
+        Assert.Equal(("NonEmptyGroup", GroupId, 1), (error.Code.ToString(), error.GroupId, error.MemberCount));
         Assert.Empty(group.Model.Offsets);
     }
 
