@@ -35,7 +35,7 @@ public sealed record GroupDetails(GroupDescription Group, IReadOnlyList<Partitio
 public sealed record PartitionLag(TopicPartition TopicPartition, long? CommittedOffset, long LogEndOffset, long? Lag, string? Owner);
 
 /// <summary>Administers topics and groups.</summary>
-public sealed class AdminClient(IGrainFactory grains)
+public sealed partial class AdminClient(IGrainFactory grains)
 {
     private ITopicRegistryGrain Topics => grains.GetGrain<ITopicRegistryGrain>(GrainKeys.TopicRegistry);
 
