@@ -41,3 +41,31 @@ public sealed record FetchResult(
     [property: Id(0)] byte[] Batches,
     [property: Id(1)] long LogStartOffset,
     [property: Id(2)] long HighWatermark);
+
+/// <summary>A partition log's shape and counters (since the partition's activation).</summary>
+/// <param name="LogStartOffset">First offset in the log.</param>
+/// <param name="HighWatermark">Log end offset.</param>
+/// <param name="Segments">Segments in the log.</param>
+/// <param name="SizeBytes">Bytes in all segments.</param>
+/// <param name="StorageAppends">Storage writes since activation.</param>
+/// <param name="RecordsAppended">Records appended since activation; divided by <paramref name="StorageAppends"/> it is the group-commit factor.</param>
+/// <param name="Producers">Idempotent producers the partition remembers.</param>
+[GenerateSerializer, Immutable, Alias("og.PartitionStats")]
+public sealed record PartitionStats(
+    [property: Id(0)] long LogStartOffset,
+    [property: Id(1)] long HighWatermark,
+    [property: Id(2)] int Segments,
+    [property: Id(3)] long SizeBytes,
+    [property: Id(4)] long StorageAppends,
+    [property: Id(5)] long RecordsAppended,
+    [property: Id(6)] int Producers)
+{
+    /// <summary>Records per storage append (0 before the first append).</summary>
+    public double RecordsPerAppend => StorageAppends == 0 ? 0 : (double)RecordsAppended / StorageAppends;
+}
+
+/// <summary>An idempotent producer's identity: its batches carry it so partitions can drop retried duplicates.</summary>
+/// <param name="ProducerId">Unique producer id.</param>
+/// <param name="Epoch">Producer epoch.</param>
+[GenerateSerializer, Immutable, Alias("og.ProducerIdentity")]
+public sealed record ProducerIdentity([property: Id(0)] long ProducerId, [property: Id(1)] short Epoch);

@@ -12,6 +12,9 @@ public static class GrainKeys
     /// <summary>Key of the cluster-wide group registry.</summary>
     public const string GroupRegistry = "groups";
 
+    /// <summary>Key of the producer id allocator.</summary>
+    public const string ProducerIds = "producer-ids";
+
     /// <summary>Key of a partition grain: "topic/partition" (topic names never contain '/').</summary>
     public static string Partition(TopicPartition partition) => $"{partition.Topic}/{partition.Partition}";
 

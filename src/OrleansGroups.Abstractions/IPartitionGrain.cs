@@ -21,4 +21,16 @@ public interface IPartitionGrain : IGrainWithStringKey
 
     /// <summary>The log start offset and high watermark.</summary>
     Task<PartitionWatermarks> GetWatermarks();
+
+    /// <summary>
+    /// Kafka's ListOffsets: the first offset whose record timestamp is at or after <paramref name="timestampMs"/>
+    /// (unix ms), or the high watermark when there is none; -2 gives the log start offset, -1 the high watermark.
+    /// </summary>
+    Task<long> GetOffsetForTimestamp(long timestampMs);
+
+    /// <summary>The log's shape and its group-commit counters.</summary>
+    Task<PartitionStats> GetStats();
+
+    /// <summary>Applies the topic's retention now (it also runs on a timer); returns how many segments were deleted.</summary>
+    Task<int> ApplyRetention();
 }

@@ -11,6 +11,12 @@ public interface ITopicRegistryGrain : IGrainWithStringKey
     /// <summary>Creates a topic. Throws InvalidTopicName, TopicAlreadyExists or InvalidRequest.</summary>
     Task<TopicDescription> CreateTopic(string name, int partitionCount, TopicConfig? config);
 
+    /// <summary>
+    /// Raises a topic's partition count to <paramref name="totalPartitions"/> (increase only, as in Kafka). Keyed records
+    /// map to partitions by count, so keys move: add partitions before relying on key placement.
+    /// </summary>
+    Task<TopicDescription> CreatePartitions(string name, int totalPartitions);
+
     /// <summary>The topic, or null when it does not exist.</summary>
     [ReadOnly]
     Task<TopicDescription?> GetTopic(string name);

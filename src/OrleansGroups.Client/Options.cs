@@ -22,6 +22,24 @@ public sealed record ProducerOptions
 
     /// <summary>Most messages in one batch (default 10,000).</summary>
     public int BatchMaxMessages { get; init; } = 10_000;
+
+    /// <summary>
+    /// Idempotent delivery (default true, as Kafka since 3.0): batches carry a producer id and sequence, so a
+    /// batch retried after a lost acknowledgement is written once and answered with its original offsets.
+    /// </summary>
+    public bool EnableIdempotence { get; init; } = true;
+
+    /// <summary>
+    /// How long a batch is retried after retriable failures (storage or silo unavailable, timeouts) before it
+    /// fails (Kafka's <c>delivery.timeout.ms</c>, default 2 min).
+    /// </summary>
+    public TimeSpan DeliveryTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long topic metadata is trusted before it is read again in the background (Kafka's <c>metadata.max.age.ms</c>, default 5 min): new partitions are used after at most this.</summary>
+    public TimeSpan MetadataMaxAge { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Pause before a retry (default 100 ms, doubling up to 1 s).</summary>
+    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
 }
 
 /// <summary>Consumer settings. Immutable; the defaults follow Kafka's where there is a counterpart.</summary>

@@ -19,6 +19,7 @@ public sealed class Producer : IAsyncDisposable
     private readonly RoundRobinPartitioner _roundRobin = new();
     private readonly Dictionary<TopicPartition, PartitionSender> _senders = [];
     private readonly Dictionary<string, TopicQueue> _topics = new(StringComparer.Ordinal);
+    private readonly ProducerIdentitySource _identities;
 
     /// <summary>Creates a producer over a connected Orleans client.</summary>
     public Producer(IGrainFactory grains, ProducerOptions? options = null)
@@ -31,6 +32,7 @@ public sealed class Producer : IAsyncDisposable
         _grains = grains;
         _options = options;
         _metadata = metadata;
+        _identities = new ProducerIdentitySource(grains, options.EnableIdempotence);
     }
 
     /// <summary>Produces one message to the partition its key hashes to (round-robin without a key).</summary>
@@ -81,6 +83,11 @@ public sealed class Producer : IAsyncDisposable
             }
             if (queue.Description is { } description)
             {
+                if (!queue.Refreshing && DateTimeOffset.UtcNow - queue.LoadedAt > _options.MetadataMaxAge)
+                {
+                    queue.Refreshing = true;
+                    _ = RefreshAsync(topic, queue);
+                }
                 dispatched = Dispatch(description, messages, partition);
                 queued = null!;
             }
@@ -121,11 +128,36 @@ public sealed class Producer : IAsyncDisposable
         lock (_topics)
         {
             queue.Description = description;
+            queue.LoadedAt = DateTimeOffset.UtcNow;
             foreach (var (messages, partition, queued) in queue.Waiting)
             {
                 queued.TrySetResult(Dispatch(description, messages, partition));
             }
             queue.Waiting.Clear();
+        }
+    }
+
+    private async Task RefreshAsync(string topic, TopicQueue queue)
+    {
+        try
+        {
+            var description = await _metadata.ReloadAsync(topic);
+            lock (_topics)
+            {
+                queue.Description = description;
+                queue.LoadedAt = DateTimeOffset.UtcNow;
+            }
+        }
+        catch (Exception)
+        {
+            // Keep producing with what we know; the next call past the age tries again.
+        }
+        finally
+        {
+            lock (_topics)
+            {
+                queue.Refreshing = false;
+            }
         }
     }
 
@@ -181,7 +213,7 @@ public sealed class Producer : IAsyncDisposable
             if (!_senders.TryGetValue(partition, out var sender))
             {
                 _senders[partition] = sender = new PartitionSender(
-                    partition, _grains.GetGrain<IPartitionGrain>(GrainKeys.Partition(partition)), _options);
+                    partition, _grains.GetGrain<IPartitionGrain>(GrainKeys.Partition(partition)), _options, _identities);
             }
             return sender;
         }
@@ -190,6 +222,10 @@ public sealed class Producer : IAsyncDisposable
     private sealed class TopicQueue
     {
         public TopicDescription? Description { get; set; }
+
+        public DateTimeOffset LoadedAt { get; set; }
+
+        public bool Refreshing { get; set; }
 
         public List<(IReadOnlyList<Message> Messages, int? Partition, TaskCompletionSource<Task<IReadOnlyList<DeliveryResult>>> Queued)> Waiting { get; } = [];
     }

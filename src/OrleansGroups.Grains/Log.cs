@@ -14,12 +14,21 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Warning, "Partition {Partition}: segment {Segment} has an unacknowledged tail after byte {Valid} of {Length}; it is ignored and a new segment starts")]
     public static partial void TornTail(ILogger logger, string partition, long segment, int valid, int length);
 
-    [LoggerMessage(4, LogLevel.Debug, "Partition {Partition} recovered: offsets {LogStart}..{HighWatermark} in {Segments} segment(s)")]
-    public static partial void Recovered(ILogger logger, string partition, long logStart, long highWatermark, int segments);
+    [LoggerMessage(4, LogLevel.Debug, "Partition {Partition} recovered: offsets {LogStart}..{HighWatermark} in {Segments} segment(s), {ScannedBytes} bytes scanned")]
+    public static partial void Recovered(ILogger logger, string partition, long logStart, long highWatermark, int segments, long scannedBytes);
+
+    [LoggerMessage(7, LogLevel.Information, "Partition {Partition}: deleted segment {Segment} ({Reason}); log start offset is now {LogStart}")]
+    public static partial void SegmentDeleted(ILogger logger, string partition, long segment, string reason, long logStart);
+
+    [LoggerMessage(8, LogLevel.Warning, "Partition {Partition}: the index checkpoint of segment {Segment} is unusable ({Reason}); rescanning the segment")]
+    public static partial void BadCheckpoint(ILogger logger, string partition, long segment, string reason);
 
     [LoggerMessage(5, LogLevel.Information, "Group {GroupId}: evicted {MemberIds}")]
     public static partial void MembersEvicted(ILogger logger, string groupId, string memberIds);
 
     [LoggerMessage(6, LogLevel.Warning, "Group {GroupId}: could not persist state; the activation is dropped so the next one reloads it")]
     public static partial void GroupWriteFailed(ILogger logger, string groupId, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Information, "Group {GroupId}: deleted")]
+    public static partial void GroupDeleted(ILogger logger, string groupId);
 }

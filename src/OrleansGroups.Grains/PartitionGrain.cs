@@ -15,7 +15,7 @@ namespace OrleansGroups;
 /// flight join the next write (group commit) and long-poll fetches do not block producers.
 /// </summary>
 [Reentrant]
-internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOptions> options, ILogger<PartitionGrain> logger)
+internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOptions> options, TimeProvider time, ILogger<PartitionGrain> logger)
     : Grain, IPartitionGrain
 {
     private TopicPartition _partition;
@@ -73,6 +73,12 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
         return new PartitionWatermarks(log.LogStartOffset, log.HighWatermark);
     }
 
+    public async Task<long> GetOffsetForTimestamp(long timestampMs) => await (await ReadyAsync()).OffsetForTimestampAsync(timestampMs);
+
+    public async Task<PartitionStats> GetStats() => (await ReadyAsync()).Stats;
+
+    public async Task<int> ApplyRetention() => await (await ReadyAsync()).ApplyRetentionAsync(_config);
+
     private async Task<PartitionLog> ReadyAsync()
     {
         if (_log is null)
@@ -85,7 +91,15 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
             }
             _config = topic.Config;
             // Another turn may have created it while this one awaited the registry.
-            _log ??= new PartitionLog(store, $"{_partition.Topic}/{_partition.Partition:D5}", options.Value.Log, logger);
+            if (_log is null)
+            {
+                _log = new PartitionLog(store, _partition, options.Value.Log, time, logger);
+                if (_config.RetentionMs >= 0 || _config.RetentionBytes >= 0)
+                {
+                    var period = options.Value.Log.RetentionCheckInterval;
+                    this.RegisterGrainTimer(async _ => await _log.ApplyRetentionAsync(_config), TimeSpan.Zero, period);
+                }
+            }
         }
         await _log.EnsureRecoveredAsync();
         return _log;

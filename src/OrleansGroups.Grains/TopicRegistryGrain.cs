@@ -47,6 +47,30 @@ internal sealed class TopicRegistryGrain(
         return topic;
     }
 
+    public async Task<TopicDescription> CreatePartitions(string name, int totalPartitions)
+    {
+        TopicName.Validate(name);
+        var topic = state.State.Topics.GetValueOrDefault(name) ?? throw new UnknownTopicException(name);
+        if (totalPartitions <= topic.PartitionCount || totalPartitions > MaxPartitions)
+        {
+            throw new InvalidRequestException(
+                $"Topic '{name}' has {topic.PartitionCount} partitions; the new count must be larger (partitions are never removed) and at most {MaxPartitions}, got {totalPartitions}.");
+        }
+        var grown = topic with { PartitionCount = totalPartitions };
+        state.State.Topics[name] = grown;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception e)
+        {
+            state.State.Topics[name] = topic;
+            DeactivateOnIdle();
+            throw new StorageUnavailableException($"Partitions were not added to '{name}': storage write failed ({e.Message}).", e);
+        }
+        return grown;
+    }
+
     public Task<TopicDescription?> GetTopic(string name) =>
         Task.FromResult(state.State.Topics.GetValueOrDefault(name));
 

@@ -60,6 +60,12 @@ public abstract class ClusterFixture : IAsyncLifetime
             {
                 o.Storage = string.IsNullOrEmpty(connectionString) ? StorageKind.Memory : StorageKind.Azure;
                 o.Azure.ConnectionString = connectionString;
+                // Small segments and cache so rolling, checkpoints, retention and storage reads all happen in tests.
+                o.Log.SegmentMaxBytes = 1 << 20;
+                o.Log.MaxAppendBytes = 1 << 20;
+                o.Log.TailCacheBytes = 256 << 10;
+                o.Log.IndexIntervalBytes = 16 << 10;
+                o.Log.RetentionCheckInterval = TimeSpan.FromHours(1);
                 o.Groups.ExpiryCheckInterval = TimeSpan.FromMilliseconds(100);
                 o.Groups.MetadataRefreshInterval = TimeSpan.FromMilliseconds(200);
                 o.Groups.Coordinator = new() { HeartbeatIntervalMs = 100, ReconcilingHeartbeatIntervalMs = 20, MinSessionTimeoutMs = 500 };

@@ -7,12 +7,14 @@ namespace OrleansGroups.Client.Internal;
 /// Sends one partition's messages with at most one append in flight. Calls that arrive while an append is
 /// in flight queue up and are encoded into the next batch together.
 /// </summary>
-internal sealed class PartitionSender(TopicPartition partition, IPartitionGrain grain, ProducerOptions options)
+internal sealed class PartitionSender(TopicPartition partition, IPartitionGrain grain, ProducerOptions options, ProducerIdentitySource identities)
 {
     private readonly object _gate = new();
     private readonly Queue<Pending> _queue = new();
     private bool _sending;
     private TaskCompletionSource? _idle;
+    private ProducerIdentity? _identity;
+    private int _nextSequence;
 
     public async Task<IReadOnlyList<DeliveryResult>> SendAsync(IReadOnlyList<Message> messages, CancellationToken cancellationToken)
     {
@@ -91,7 +93,7 @@ internal sealed class PartitionSender(TopicPartition partition, IPartitionGrain 
             var records = take.SelectMany(p => p.Records).ToList();
             try
             {
-                var result = await grain.Append(RecordBatch.Encode(0, records));
+                var result = await AppendWithRetriesAsync(records);
                 var offset = result.BaseOffset;
                 foreach (var item in take)
                 {
@@ -110,6 +112,49 @@ internal sealed class PartitionSender(TopicPartition partition, IPartitionGrain 
                 {
                     item.Completion.TrySetException(e);
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Appends one batch, retrying the very same bytes (same producer id and sequence) after retriable failures
+    /// until the delivery timeout: the partition drops a retry of a batch that did land.
+    /// </summary>
+    private async Task<AppendResult> AppendWithRetriesAsync(List<ProducerRecord> records)
+    {
+        var identity = await identities.GetAsync();
+        if (identity != _identity)
+        {
+            _identity = identity;
+            _nextSequence = 0;
+        }
+        var batch = identity is null
+            ? RecordBatch.Encode(0, records)
+            : RecordBatch.Encode(0, records, identity.ProducerId, identity.Epoch, _nextSequence);
+        var deadline = DateTimeOffset.UtcNow + options.DeliveryTimeout;
+        var backoff = options.RetryBackoff;
+        while (true)
+        {
+            try
+            {
+                // The grain stamps the base offset into the array it receives; send a copy so a retry is byte-identical.
+                var result = await grain.Append(identity is null ? batch : (byte[])batch.Clone());
+                if (identity is not null)
+                {
+                    _nextSequence = (int)(((long)_nextSequence + records.Count) % ((long)int.MaxValue + 1));
+                }
+                return result;
+            }
+            catch (Exception e) when (identity is not null && ProducerIdentitySource.IsRetriable(e) && DateTimeOffset.UtcNow + backoff < deadline)
+            {
+                await Task.Delay(backoff);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
+            }
+            catch (Exception e) when (identity is not null && ProducerIdentitySource.IsRetriable(e))
+            {
+                // Out of time with the outcome unknown: a fresh identity keeps later batches unambiguous.
+                identities.Retire(identity);
+                throw;
             }
         }
     }

@@ -19,6 +19,14 @@ internal sealed class TopicMetadataCache(IGrainFactory grains)
         return task;
     }
 
+    /// <summary>Reads the topic again (partitions may have been added) and caches the fresh answer.</summary>
+    public Task<TopicDescription> ReloadAsync(string topic)
+    {
+        var task = LoadAsync(topic);
+        _topics[topic] = task;
+        return task;
+    }
+
     private async Task<TopicDescription> LoadAsync(string topic)
     {
         TopicName.Validate(topic);

@@ -38,6 +38,10 @@ public enum OrleansGroupsErrorCode
     NonEmptyGroup,
     /// <summary>Storage could not be reached; nothing was acknowledged. Retriable.</summary>
     StorageUnavailable,
+    /// <summary>An idempotent producer's batch does not follow its previous one: a batch is missing in between.</summary>
+    OutOfOrderSequence,
+    /// <summary>A newer instance of the same idempotent producer exists: this one is fenced.</summary>
+    ProducerFenced,
 }
 
 /// <summary>
@@ -215,3 +219,38 @@ public sealed class NonEmptyGroupException(string groupId, int memberCount)
 [GenerateSerializer]
 public sealed class StorageUnavailableException(string message, Exception? inner = null)
     : OrleansGroupsException(OrleansGroupsErrorCode.StorageUnavailable, message, inner);
+
+/// <summary>
+/// An idempotent producer's batch skipped sequence numbers (a batch between was lost), or is an old duplicate
+/// whose outcome is no longer remembered. Nothing was appended.
+/// </summary>
+[GenerateSerializer]
+public sealed class OutOfOrderSequenceException(string topic, int partition, long producerId, int expectedSequence, int receivedSequence)
+    : OrleansGroupsException(OrleansGroupsErrorCode.OutOfOrderSequence,
+        $"Producer {producerId} sent sequence {receivedSequence} to {topic}/{partition}, expected {expectedSequence}; nothing was appended.")
+{
+    /// <summary>The topic.</summary>
+    [Id(0)] public string Topic { get; } = topic;
+    /// <summary>The partition.</summary>
+    [Id(1)] public int Partition { get; } = partition;
+    /// <summary>The producer id.</summary>
+    [Id(2)] public long ProducerId { get; } = producerId;
+    /// <summary>The sequence the partition expected next.</summary>
+    [Id(3)] public int ExpectedSequence { get; } = expectedSequence;
+    /// <summary>The batch's first sequence.</summary>
+    [Id(4)] public int ReceivedSequence { get; } = receivedSequence;
+}
+
+/// <summary>A newer epoch of this producer id wrote to the partition: this producer instance is fenced.</summary>
+[GenerateSerializer]
+public sealed class ProducerFencedException(long producerId, short epoch, short currentEpoch)
+    : OrleansGroupsException(OrleansGroupsErrorCode.ProducerFenced,
+        $"Producer {producerId} epoch {epoch} is fenced by epoch {currentEpoch}; nothing was appended.")
+{
+    /// <summary>The producer id.</summary>
+    [Id(0)] public long ProducerId { get; } = producerId;
+    /// <summary>The epoch the batch carried.</summary>
+    [Id(1)] public short Epoch { get; } = epoch;
+    /// <summary>The newest epoch the partition has seen.</summary>
+    [Id(2)] public short CurrentEpoch { get; } = currentEpoch;
+}

@@ -3,10 +3,14 @@ namespace OrleansGroups.Partitions;
 /// <summary>How partition logs write and cache. Defaults suit Azure append blobs.</summary>
 public sealed class LogOptions
 {
-    /// <summary>Default of <see cref="SegmentMaxBytes"/>: 256 MiB.</summary>
-    public const long DefaultSegmentMaxBytes = 256L << 20;
+    /// <summary>Default of <see cref="SegmentMaxBytes"/>: 64 MiB.</summary>
+    public const long DefaultSegmentMaxBytes = 64L << 20;
 
-    /// <summary>Roll to a new segment past this size. Smaller segments make retention finer and recovery shorter.</summary>
+    /// <summary>
+    /// Roll to a new segment past this size (default 64 MiB). Recovery reads the active segment whole (sealed ones
+    /// have index checkpoints), so this bounds activation time: 64 MiB is about 3 s from Azurite. Smaller segments
+    /// also make retention finer.
+    /// </summary>
     public long SegmentMaxBytes { get; set; } = DefaultSegmentMaxBytes;
 
     /// <summary>
@@ -23,6 +27,15 @@ public sealed class LogOptions
 
     /// <summary>Recent appended bytes kept in memory per partition (default 4 MiB): fetches at the tail are served from here.</summary>
     public long TailCacheBytes { get; set; } = 4L << 20;
+
+    /// <summary>Roll the active segment once its first record is this old (Kafka's <c>segment.ms</c>, default 7 days), so time retention can delete it.</summary>
+    public TimeSpan SegmentMaxAge { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Bytes between entries of a sealed segment's sparse index (default 64 KiB, Kafka's is 4 KiB of a local file).</summary>
+    public int IndexIntervalBytes { get; set; } = 64 << 10;
+
+    /// <summary>How often partitions apply retention (default 5 min, Kafka's <c>log.retention.check.interval.ms</c>).</summary>
+    public TimeSpan RetentionCheckInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Upper bound on a fetch's long-poll wait (default 10 s), below the client's response timeout.</summary>
     public TimeSpan MaxFetchWait { get; set; } = TimeSpan.FromSeconds(10);

@@ -1,22 +1,27 @@
 using Microsoft.Extensions.Logging;
 using OrleansGroups.Core.Errors;
 using OrleansGroups.Core.Log;
+using OrleansGroups.Core.Topics;
 using OrleansGroups.Storage;
 
 namespace OrleansGroups.Partitions;
 
 /// <summary>
-/// One partition's log over an <see cref="ILogStore"/>: group commit, segment rolling, an in-memory index of
-/// appended chunks, a tail cache so consumers that keep up never touch storage, and crash recovery.
+/// One partition's log over an <see cref="ILogStore"/>: group commit, segment rolling with index checkpoints,
+/// an in-memory index of appended runs, a tail cache so consumers that keep up never touch storage,
+/// idempotent-producer deduplication, retention, and crash recovery.
 /// Not thread-safe: it runs inside one (reentrant) grain activation, whose turns never overlap.
 /// </summary>
-internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOptions options, ILogger logger)
+internal sealed class PartitionLog(ILogStore store, TopicPartition partition, LogOptions options, TimeProvider time, ILogger logger)
 {
+    private readonly string _path = $"{partition.Topic}/{partition.Partition:D5}";
     private readonly List<Segment> _segments = [];
-    private readonly List<Chunk> _chunks = [];
-    private readonly Queue<Chunk> _tailCacheOrder = new();
+    private readonly List<IndexEntry> _index = [];
+    private readonly Queue<IndexEntry> _tailCacheOrder = new();
     private readonly Dictionary<long, byte[]> _tailCache = [];
     private readonly List<PendingAppend> _pending = [];
+    private readonly Dictionary<(long ProducerId, int BaseSequence), Task<AppendResult>> _inFlightByProducer = [];
+    private readonly ProducerStateTable _producers = new(partition);
     private long _tailCacheBytes;
     private bool _flushing;
     private bool _needsRecovery = true;
@@ -29,11 +34,13 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
     /// <summary>Offset the next record gets.</summary>
     public long HighWatermark { get; private set; }
 
-    /// <summary>Storage appends done since activation.</summary>
-    public long StorageAppends { get; private set; }
+    /// <summary>Counters since activation, and the log's shape now.</summary>
+    public PartitionStats Stats => new(LogStartOffset, HighWatermark, _segments.Count, _segments.Sum(s => s.Length),
+        StorageAppends, RecordsAppended, _producers.Count);
 
-    /// <summary>Records appended since activation; divided by <see cref="StorageAppends"/> it is the group-commit factor.</summary>
-    public long RecordsAppended { get; private set; }
+    private long StorageAppends { get; set; }
+
+    private long RecordsAppended { get; set; }
 
     /// <summary>Loads the segments and rebuilds the index (first use, or after a failed append).</summary>
     public Task EnsureRecoveredAsync()
@@ -61,11 +68,29 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
     /// <summary>
     /// Queues a validated batch for the next storage append and completes once it is durable. Concurrent
     /// calls share appends: while one append is in flight, the next collects everything that arrives.
+    /// A retried batch of an idempotent producer gets its original offsets and is not appended again.
     /// </summary>
     public Task<AppendResult> AppendAsync(byte[] batch, RecordBatchHeader header)
     {
+        if (header.ProducerId >= 0)
+        {
+            if (_inFlightByProducer.TryGetValue((header.ProducerId, header.BaseSequence), out var inFlight))
+            {
+                return inFlight;
+            }
+            var check = _producers.Check(header.ProducerId, header.ProducerEpoch, header.BaseSequence, header.RecordCount);
+            if (check.IsDuplicate)
+            {
+                return Task.FromResult(new AppendResult(check.BaseOffset, header.RecordCount, check.AppendTime));
+            }
+            _producers.Record(header.ProducerId, header.ProducerEpoch, header.BaseSequence, header.RecordCount, -1, -1);
+        }
         var completion = new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending.Add(new PendingAppend(batch, header.RecordCount, completion));
+        _pending.Add(new PendingAppend(batch, header, completion));
+        if (header.ProducerId >= 0)
+        {
+            _inFlightByProducer[(header.ProducerId, header.BaseSequence)] = completion.Task;
+        }
         if (!_flushing)
         {
             _ = FlushAsync();
@@ -80,50 +105,114 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
         {
             return;
         }
-        await Task.WhenAny(_dataArrived.Task, Task.Delay(maxWait));
+        await Task.WhenAny(_dataArrived.Task, Task.Delay(maxWait, time));
     }
 
     /// <summary>Whole batches from the one holding <paramref name="offset"/>, about <paramref name="maxBytes"/> (at least one batch).</summary>
     public async Task<byte[]> ReadAsync(long offset, int maxBytes)
     {
-        if (offset >= HighWatermark || _chunks.Count == 0)
+        if (offset >= HighWatermark || _index.Count == 0)
         {
             return [];
         }
-        var index = FindChunk(offset);
-        var first = _chunks[index];
+        var index = FindEntry(offset);
         var raw = new List<byte[]>();
         var rawBytes = 0L;
-        // Whole chunks from one segment until maxBytes is covered; the trim below keeps whole batches.
-        for (var i = index; i < _chunks.Count && (i == index || rawBytes < maxBytes); i++)
+        // Whole runs until maxBytes is covered, reading neighbouring uncached runs of a segment in one request;
+        // the trim below keeps whole batches.
+        for (var i = index; i < _index.Count && (i == index || rawBytes < maxBytes); i++)
         {
-            var chunk = _chunks[i];
-            if (chunk.SegmentBase != first.SegmentBase)
-            {
-                break;
-            }
-            var cached = FromCache(chunk);
-            if (cached is null)
-            {
-                var end = i;
-                var length = (long)chunk.Length;
-                while (end + 1 < _chunks.Count && _chunks[end + 1].SegmentBase == first.SegmentBase &&
-                       rawBytes + length < maxBytes && FromCache(_chunks[end + 1]) is null)
-                {
-                    end++;
-                    length += _chunks[end].Length;
-                }
-                raw.Add(await store.ReadAsync(partitionPath, chunk.SegmentBase, chunk.Position, (int)length));
-                rawBytes += length;
-                i = end;
-            }
-            else
+            var entry = _index[i];
+            if (_tailCache.TryGetValue(entry.FirstOffset, out var cached))
             {
                 raw.Add(cached);
                 rawBytes += cached.Length;
+                continue;
             }
+            var segmentBase = SegmentOf(entry.FirstOffset).BaseOffset;
+            var end = i;
+            var length = (long)entry.Length;
+            while (end + 1 < _index.Count && SegmentOf(_index[end + 1].FirstOffset).BaseOffset == segmentBase &&
+                   _index[end + 1].Position == _index[end].Position + _index[end].Length &&
+                   rawBytes + length < maxBytes && !_tailCache.ContainsKey(_index[end + 1].FirstOffset))
+            {
+                end++;
+                length += _index[end].Length;
+            }
+            raw.Add(await store.ReadAsync(_path, segmentBase, entry.Position, (int)length));
+            rawBytes += length;
+            i = end;
         }
         return TrimToBatches(raw, offset, maxBytes);
+    }
+
+    /// <summary>
+    /// Kafka's ListOffsets: the first offset whose record timestamp is at or after <paramref name="timestampMs"/>
+    /// (the high watermark when there is none). -2 asks for the log start, -1 for the end, as in Kafka.
+    /// </summary>
+    public async Task<long> OffsetForTimestampAsync(long timestampMs)
+    {
+        switch (timestampMs)
+        {
+            case ListOffsetsEarliest:
+                return LogStartOffset;
+            case ListOffsetsLatest:
+                return HighWatermark;
+            case < 0:
+                throw new InvalidRequestException($"Timestamp {timestampMs} is invalid: use unix milliseconds, -1 (latest) or -2 (earliest).");
+        }
+        foreach (var entry in _index)
+        {
+            if (entry.MaxTimestamp < timestampMs)
+            {
+                continue;
+            }
+            var bytes = await ReadAsync(entry.FirstOffset, entry.Length);
+            foreach (var record in RecordBatch.Decode(bytes))
+            {
+                if (record.Offset >= entry.FirstOffset && record.Timestamp >= timestampMs)
+                {
+                    return record.Offset;
+                }
+            }
+        }
+        return HighWatermark;
+    }
+
+    /// <summary>Kafka's ListOffsets code for the log start.</summary>
+    public const long ListOffsetsEarliest = -2;
+
+    /// <summary>Kafka's ListOffsets code for the log end.</summary>
+    public const long ListOffsetsLatest = -1;
+
+    /// <summary>
+    /// Deletes whole sealed segments older than <paramref name="config"/>'s retention.ms, or beyond its retention.bytes,
+    /// oldest first, and moves the log start offset. The active segment is never deleted (as in Kafka).
+    /// </summary>
+    public async Task<int> ApplyRetentionAsync(TopicConfig config)
+    {
+        await EnsureRecoveredAsync();
+        var deleted = 0;
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        while (_segments.Count > 1 && !_flushing)
+        {
+            var oldest = _segments[0];
+            var size = _segments.Sum(s => s.Length);
+            var expired = config.RetentionMs >= 0 && oldest.MaxTimestamp >= 0 && oldest.MaxTimestamp < now - config.RetentionMs;
+            var oversize = config.RetentionBytes >= 0 && size - oldest.Length >= config.RetentionBytes;
+            if (!expired && !oversize)
+            {
+                break;
+            }
+            await store.DeleteSegmentAsync(_path, oldest.BaseOffset);
+            _segments.RemoveAt(0);
+            var nextStart = _segments[0].BaseOffset;
+            _index.RemoveAll(e => e.FirstOffset < nextStart);
+            LogStartOffset = nextStart;
+            deleted++;
+            Log.SegmentDeleted(logger, _path, oldest.BaseOffset, expired ? "retention.ms" : "retention.bytes", LogStartOffset);
+        }
+        return deleted;
     }
 
     private async Task FlushAsync()
@@ -139,12 +228,11 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
                 }
                 catch (Exception e)
                 {
-                    FailPending(_pending.ToList(), e);
+                    Fail([.. _pending], e);
                     _pending.Clear();
                     return;
                 }
-                var take = TakeForOneAppend();
-                await AppendChunkAsync(take);
+                await AppendRunAsync(TakeForOneAppend());
             }
         }
         finally
@@ -170,7 +258,7 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
         return take;
     }
 
-    private async Task AppendChunkAsync(List<PendingAppend> items)
+    private async Task AppendRunAsync(List<PendingAppend> items)
     {
         var length = items.Sum(i => i.Batch.Length);
         try
@@ -187,22 +275,27 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
                 baseOffsets[i] = next;
                 batch.CopyTo(buffer, position);
                 position += batch.Length;
-                next += items[i].RecordCount;
+                next += items[i].Header.RecordCount;
             }
 
-            await store.AppendAsync(partitionPath, segment.BaseOffset, buffer, segment.Length);
+            await store.AppendAsync(_path, segment.BaseOffset, buffer, segment.Length);
 
-            var chunk = new Chunk(HighWatermark, next, segment.BaseOffset, segment.Length, length);
-            segment.Length += length;
-            segment.Blocks++;
-            AddChunk(chunk, buffer);
+            var entry = new IndexEntry(HighWatermark, next, segment.Length, length, items.Max(i => i.Header.MaxTimestamp));
+            segment.Append(entry);
+            AddToIndex(entry, buffer);
             HighWatermark = next;
             StorageAppends++;
-            RecordsAppended += items.Sum(i => i.RecordCount);
-            var appendTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            RecordsAppended += next - entry.FirstOffset;
+            var appendTime = time.GetUtcNow().ToUnixTimeMilliseconds();
             for (var i = 0; i < items.Count; i++)
             {
-                items[i].Completion.TrySetResult(new AppendResult(baseOffsets[i], items[i].RecordCount, appendTime));
+                var header = items[i].Header;
+                if (header.ProducerId >= 0)
+                {
+                    _producers.Complete(header.ProducerId, header.BaseSequence, baseOffsets[i], appendTime);
+                    _inFlightByProducer.Remove((header.ProducerId, header.BaseSequence));
+                }
+                items[i].Completion.TrySetResult(new AppendResult(baseOffsets[i], header.RecordCount, appendTime));
             }
             var arrived = _dataArrived;
             _dataArrived = NewSignal();
@@ -210,20 +303,24 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
         }
         catch (Exception e)
         {
-            // The write may or may not have landed: re-read the log before the next append so offsets
-            // stay truthful, and tell these producers nothing was acknowledged.
+            // The write may or may not have landed: re-read the log before the next append so offsets and
+            // producer sequences stay truthful, and tell these producers nothing was acknowledged.
             _needsRecovery = true;
-            Log.AppendFailed(logger, partitionPath, e);
-            FailPending(items, e);
+            Log.AppendFailed(logger, _path, e);
+            Fail(items, e);
         }
     }
 
-    private static void FailPending(IEnumerable<PendingAppend> items, Exception cause)
+    private void Fail(IEnumerable<PendingAppend> items, Exception cause)
     {
         var error = cause as OrleansGroupsException ?? new StorageUnavailableException(
-            $"The partition log could not be written ({cause.GetType().Name}: {cause.Message}); the records were not acknowledged.");
+            $"The log of {partition} could not be written ({cause.GetType().Name}: {cause.Message}); the records were not acknowledged.");
         foreach (var item in items)
         {
+            if (item.Header.ProducerId >= 0)
+            {
+                _inFlightByProducer.Remove((item.Header.ProducerId, item.Header.BaseSequence));
+            }
             item.Completion.TrySetException(error);
         }
     }
@@ -231,27 +328,39 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
     private async Task<Segment> ActiveSegmentForAsync(int appendLength)
     {
         var active = _segments[^1];
-        if (active.Length > 0 && (active.Length + appendLength > options.SegmentMaxBytes || active.Blocks >= options.SegmentMaxBlocks))
+        // Age by the clock, not by record timestamps: producers' clocks differ, and a skewed one must not roll every append.
+        var tooOld = time.GetUtcNow() - active.OpenedAt > options.SegmentMaxAge;
+        if (active.Length > 0 && (active.Length + appendLength > options.SegmentMaxBytes || active.Blocks >= options.SegmentMaxBlocks || tooOld))
         {
-            await store.CreateSegmentAsync(partitionPath, HighWatermark);
-            active = new Segment(HighWatermark) { Length = 0 };
+            await SealAsync(active);
+            await store.CreateSegmentAsync(_path, HighWatermark);
+            active = new Segment(HighWatermark) { OpenedAt = time.GetUtcNow() };
             _segments.Add(active);
         }
         return active;
     }
 
+    /// <summary>Writes the index checkpoint of a segment that takes no more appends.</summary>
+    private async Task SealAsync(Segment segment)
+    {
+        var entries = SegmentIndex.Sparse(_index.Where(e => e.FirstOffset >= segment.BaseOffset && e.FirstOffset < HighWatermark), options.IndexIntervalBytes);
+        var checkpoint = new SegmentIndex(segment.BaseOffset, HighWatermark, segment.Length, entries, _producers.Export());
+        await store.WriteIndexAsync(_path, segment.BaseOffset, checkpoint.Encode());
+    }
+
     private async Task RecoverAsync()
     {
         _segments.Clear();
-        _chunks.Clear();
+        _index.Clear();
         _tailCache.Clear();
         _tailCacheOrder.Clear();
         _tailCacheBytes = 0;
-        var stored = await store.ListSegmentsAsync(partitionPath);
+        _producers.Clear();
+        var stored = await store.ListSegmentsAsync(_path);
         if (stored.Count == 0)
         {
-            await store.CreateSegmentAsync(partitionPath, 0);
-            _segments.Add(new Segment(0));
+            await store.CreateSegmentAsync(_path, 0);
+            _segments.Add(new Segment(0) { OpenedAt = time.GetUtcNow() });
             LogStartOffset = HighWatermark = 0;
             return;
         }
@@ -259,40 +368,99 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
         LogStartOffset = stored[0].BaseOffset;
         var next = LogStartOffset;
         var tornTail = false;
-        foreach (var info in stored)
+        var scannedBytes = 0L;
+        for (var i = 0; i < stored.Count; i++)
         {
+            var info = stored[i];
             if (info.BaseOffset != next)
             {
-                Log.SegmentGap(logger, partitionPath, next, info.BaseOffset);
+                Log.SegmentGap(logger, _path, next, info.BaseOffset);
                 next = info.BaseOffset;
             }
-            var data = await ReadWholeAsync(info);
-            var valid = RecordBatch.ScanValidPrefix(data, info.BaseOffset, out var segmentNext);
-            var segment = new Segment(info.BaseOffset) { Length = data.Length };
-            var position = 0;
-            while (position < valid && RecordBatch.TryReadHeader(data.AsSpan(position, valid - position), out var header))
+            var segment = new Segment(info.BaseOffset);
+            var sealedSegment = i < stored.Count - 1;
+            if (sealedSegment && await ReadCheckpointAsync(info) is { } checkpoint)
             {
-                _chunks.Add(new Chunk(header.BaseOffset, header.LastOffset + 1, info.BaseOffset, position, header.TotalSize));
-                segment.Blocks++;
-                position += header.TotalSize;
+                foreach (var entry in checkpoint.Entries)
+                {
+                    segment.Append(entry);
+                    _index.Add(entry);
+                }
+                segment.Length = checkpoint.Length;
+                _producers.Import(checkpoint.Producers);
+                next = checkpoint.NextOffset;
+            }
+            else
+            {
+                var data = await ReadWholeAsync(info);
+                scannedBytes += data.Length;
+                var valid = RecordBatch.ScanValidPrefix(data, info.BaseOffset, out var segmentNext);
+                var position = 0;
+                while (position < valid && RecordBatch.TryReadHeader(data.AsSpan(position, valid - position), out var header))
+                {
+                    var entry = new IndexEntry(header.BaseOffset, header.LastOffset + 1, position, header.TotalSize, header.MaxTimestamp);
+                    segment.Append(entry);
+                    _index.Add(entry);
+                    if (header.ProducerId >= 0)
+                    {
+                        _producers.Record(header.ProducerId, header.ProducerEpoch, header.BaseSequence, header.RecordCount, header.BaseOffset, header.MaxTimestamp);
+                    }
+                    position += header.TotalSize;
+                }
+                segment.Length = data.Length;
+                tornTail = valid < data.Length;
+                if (tornTail)
+                {
+                    Log.TornTail(logger, _path, info.BaseOffset, valid, data.Length);
+                }
+                next = segmentNext;
+                if (sealedSegment && !tornTail)
+                {
+                    // A segment sealed without its checkpoint (a crash in between): write it now, once.
+                    HighWatermark = next;
+                    var entries = SegmentIndex.Sparse(_index.Where(e => e.FirstOffset >= info.BaseOffset), options.IndexIntervalBytes);
+                    await store.WriteIndexAsync(_path, info.BaseOffset,
+                        new SegmentIndex(info.BaseOffset, next, data.Length, entries, _producers.Export()).Encode());
+                }
             }
             _segments.Add(segment);
-            tornTail = valid < data.Length;
-            if (tornTail)
-            {
-                Log.TornTail(logger, partitionPath, info.BaseOffset, valid, data.Length);
-            }
-            next = segmentNext;
         }
         HighWatermark = next;
         if (tornTail)
         {
             // Bytes after the last valid batch were never acknowledged; appending after them would hide
             // new batches behind garbage, so continue in a fresh segment.
-            await store.CreateSegmentAsync(partitionPath, HighWatermark);
-            _segments.Add(new Segment(HighWatermark));
+            await SealAsync(_segments[^1]);
+            await store.CreateSegmentAsync(_path, HighWatermark);
+            _segments.Add(new Segment(HighWatermark) { OpenedAt = time.GetUtcNow() });
         }
-        Log.Recovered(logger, partitionPath, LogStartOffset, HighWatermark, _segments.Count);
+        else
+        {
+            // The active segment's age is unknown after a restart; its first record's timestamp is the best estimate.
+            var active = _segments[^1];
+            var now = time.GetUtcNow();
+            active.OpenedAt = active.FirstTimestamp < 0 ? now : DateTimeOffset.FromUnixTimeMilliseconds(Math.Min(active.FirstTimestamp, now.ToUnixTimeMilliseconds()));
+        }
+        Log.Recovered(logger, _path, LogStartOffset, HighWatermark, _segments.Count, scannedBytes);
+    }
+
+    private async Task<SegmentIndex?> ReadCheckpointAsync(LogSegmentInfo info)
+    {
+        var bytes = await store.ReadIndexAsync(_path, info.BaseOffset);
+        if (bytes is null)
+        {
+            return null;
+        }
+        try
+        {
+            var checkpoint = SegmentIndex.Decode(bytes);
+            return checkpoint.BaseOffset == info.BaseOffset && checkpoint.Length <= info.Length ? checkpoint : null;
+        }
+        catch (CorruptRecordException e)
+        {
+            Log.BadCheckpoint(logger, _path, info.BaseOffset, e.Message);
+            return null;
+        }
     }
 
     private async Task<byte[]> ReadWholeAsync(LogSegmentInfo info)
@@ -305,7 +473,7 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
         var position = 0L;
         while (position < info.Length)
         {
-            var piece = await store.ReadAsync(partitionPath, info.BaseOffset, position, (int)Math.Min(8 << 20, info.Length - position));
+            var piece = await store.ReadAsync(_path, info.BaseOffset, position, (int)Math.Min(8 << 20, info.Length - position));
             if (piece.Length == 0)
             {
                 break;
@@ -316,13 +484,25 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
         return position == data.Length ? data : data[..(int)position];
     }
 
-    private int FindChunk(long offset)
+    private Segment SegmentOf(long offset)
     {
-        int lo = 0, hi = _chunks.Count - 1;
+        for (var i = _segments.Count - 1; i > 0; i--)
+        {
+            if (_segments[i].BaseOffset <= offset)
+            {
+                return _segments[i];
+            }
+        }
+        return _segments[0];
+    }
+
+    private int FindEntry(long offset)
+    {
+        int lo = 0, hi = _index.Count - 1;
         while (lo < hi)
         {
             var mid = (lo + hi + 1) / 2;
-            if (_chunks[mid].FirstOffset <= offset)
+            if (_index[mid].FirstOffset <= offset)
             {
                 lo = mid;
             }
@@ -334,11 +514,11 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
         return lo;
     }
 
-    private void AddChunk(Chunk chunk, byte[] bytes)
+    private void AddToIndex(IndexEntry entry, byte[] bytes)
     {
-        _chunks.Add(chunk);
-        _tailCache[chunk.FirstOffset] = bytes;
-        _tailCacheOrder.Enqueue(chunk);
+        _index.Add(entry);
+        _tailCache[entry.FirstOffset] = bytes;
+        _tailCacheOrder.Enqueue(entry);
         _tailCacheBytes += bytes.Length;
         while (_tailCacheBytes > options.TailCacheBytes && _tailCacheOrder.Count > 1)
         {
@@ -347,8 +527,6 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
             _tailCache.Remove(evicted.FirstOffset);
         }
     }
-
-    private byte[]? FromCache(Chunk chunk) => _tailCache.GetValueOrDefault(chunk.FirstOffset);
 
     private static byte[] TrimToBatches(List<byte[]> raw, long offset, int maxBytes)
     {
@@ -374,15 +552,26 @@ internal sealed class PartitionLog(ILogStore store, string partitionPath, LogOpt
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private sealed record PendingAppend(byte[] Batch, int RecordCount, TaskCompletionSource<AppendResult> Completion);
-
-    /// <summary>A contiguous run of batches written by one append (or found by recovery).</summary>
-    private readonly record struct Chunk(long FirstOffset, long NextOffset, long SegmentBase, long Position, int Length);
+    private sealed record PendingAppend(byte[] Batch, RecordBatchHeader Header, TaskCompletionSource<AppendResult> Completion);
 
     private sealed class Segment(long baseOffset)
     {
         public long BaseOffset { get; } = baseOffset;
         public long Length { get; set; }
-        public int Blocks { get; set; }
+        public int Blocks { get; private set; }
+        public long FirstTimestamp { get; private set; } = -1;
+        public DateTimeOffset OpenedAt { get; set; }
+        public long MaxTimestamp { get; private set; } = -1;
+
+        public void Append(IndexEntry entry)
+        {
+            Length = Math.Max(Length, entry.Position + entry.Length);
+            Blocks++;
+            MaxTimestamp = Math.Max(MaxTimestamp, entry.MaxTimestamp);
+            if (FirstTimestamp < 0)
+            {
+                FirstTimestamp = entry.MaxTimestamp;
+            }
+        }
     }
 }

@@ -90,8 +90,36 @@ public sealed class AzureAppendBlobLogStore : ILogStore
     }
 
     /// <inheritdoc />
-    public async Task DeleteSegmentAsync(string partitionPath, long baseOffset, CancellationToken cancellationToken = default) =>
+    public async Task DeleteSegmentAsync(string partitionPath, long baseOffset, CancellationToken cancellationToken = default)
+    {
+        // The log first: an index without its log is ignored by listing, a log without its index is rescanned.
         await Blob(partitionPath, baseOffset).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+        await IndexBlob(partitionPath, baseOffset).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task WriteIndexAsync(string partitionPath, long baseOffset, byte[] index, CancellationToken cancellationToken = default)
+    {
+        await EnsureContainerAsync(cancellationToken);
+        await IndexBlob(partitionPath, baseOffset).UploadAsync(new BinaryData(index), overwrite: true, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<byte[]?> ReadIndexAsync(string partitionPath, long baseOffset, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var result = await IndexBlob(partitionPath, baseOffset).DownloadContentAsync(cancellationToken);
+            return result.Value.Content.ToArray();
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    private BlobClient IndexBlob(string partitionPath, long baseOffset) =>
+        _container.GetBlobClient($"{Folder(partitionPath)}{baseOffset:D20}.index");
 
     private string Folder(string partitionPath) => $"{_prefix}logs/{partitionPath}/";
 

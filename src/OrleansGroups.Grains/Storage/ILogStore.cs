@@ -28,8 +28,14 @@ public interface ILogStore
     /// <summary>Reads up to <paramref name="length"/> bytes of a segment from <paramref name="position"/>.</summary>
     Task<byte[]> ReadAsync(string partitionPath, long baseOffset, long position, int length, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes a segment (retention).</summary>
+    /// <summary>Deletes a segment and its index (retention).</summary>
     Task DeleteSegmentAsync(string partitionPath, long baseOffset, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes (or replaces) the index checkpoint of a sealed segment.</summary>
+    Task WriteIndexAsync(string partitionPath, long baseOffset, byte[] index, CancellationToken cancellationToken = default);
+
+    /// <summary>The index checkpoint of a segment, or null when there is none.</summary>
+    Task<byte[]?> ReadIndexAsync(string partitionPath, long baseOffset, CancellationToken cancellationToken = default);
 }
 
 /// <summary>The segment was not the expected length: another writer appended, or an earlier append landed unseen.</summary>

@@ -9,6 +9,7 @@ namespace OrleansGroups.Storage;
 public sealed class MemoryLogStore : ILogStore
 {
     private readonly ConcurrentDictionary<string, SortedList<long, MemoryStream>> _partitions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string, long), byte[]> _indexes = new();
 
     /// <inheritdoc />
     public Task<IReadOnlyList<LogSegmentInfo>> ListSegmentsAsync(string partitionPath, CancellationToken cancellationToken = default)
@@ -78,8 +79,20 @@ public sealed class MemoryLogStore : ILogStore
         {
             segments.Remove(baseOffset);
         }
+        _indexes.TryRemove((partitionPath, baseOffset), out _);
         return Task.CompletedTask;
     }
+
+    /// <inheritdoc />
+    public Task WriteIndexAsync(string partitionPath, long baseOffset, byte[] index, CancellationToken cancellationToken = default)
+    {
+        _indexes[(partitionPath, baseOffset)] = index.ToArray();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<byte[]?> ReadIndexAsync(string partitionPath, long baseOffset, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_indexes.TryGetValue((partitionPath, baseOffset), out var index) ? index.ToArray() : null);
 
     private SortedList<long, MemoryStream> Segments(string partitionPath) =>
         _partitions.GetOrAdd(partitionPath, _ => new SortedList<long, MemoryStream>());

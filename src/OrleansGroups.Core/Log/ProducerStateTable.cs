@@ -1,0 +1,140 @@
+using OrleansGroups.Core.Errors;
+using OrleansGroups.Core.Topics;
+
+namespace OrleansGroups.Core.Log;
+
+/// <summary>What the partition should do with an idempotent producer's batch.</summary>
+/// <param name="IsDuplicate">True when the batch was already appended: reply with the original offsets, append nothing.</param>
+/// <param name="BaseOffset">The original base offset of a duplicate (-1 while the original is still being written).</param>
+/// <param name="AppendTime">The original append time of a duplicate.</param>
+public readonly record struct SequenceCheck(bool IsDuplicate, long BaseOffset, long AppendTime);
+
+/// <summary>
+/// Per-partition memory of idempotent producers (Kafka's producer state): the epoch and the last few batches of
+/// each producer id, so a retried batch is recognised and answered with its original offsets, and a gap in
+/// the sequence is refused. Rebuilt from the log on recovery: every batch carries its producer id, epoch and sequence.
+/// </summary>
+public sealed class ProducerStateTable(TopicPartition partition)
+{
+    /// <summary>How many recent batches per producer are remembered for deduplication (Kafka keeps 5, its max in-flight).</summary>
+    public const int RememberedBatches = 5;
+
+    private readonly Dictionary<long, ProducerEntry> _producers = [];
+
+    /// <summary>Producers known to this partition.</summary>
+    public int Count => _producers.Count;
+
+    /// <summary>
+    /// Decides whether a batch is new, a duplicate, or refused. Throws <see cref="ProducerFencedException"/> for an
+    /// old epoch and <see cref="OutOfOrderSequenceException"/> for a sequence gap.
+    /// </summary>
+    public SequenceCheck Check(long producerId, short epoch, int baseSequence, int recordCount)
+    {
+        if (!_producers.TryGetValue(producerId, out var entry))
+        {
+            // Unknown producer: its state may have aged out with retention, so any starting sequence is accepted.
+            return default;
+        }
+        if (epoch < entry.Epoch)
+        {
+            throw new ProducerFencedException(producerId, epoch, entry.Epoch);
+        }
+        if (epoch > entry.Epoch)
+        {
+            return baseSequence == 0
+                ? default
+                : throw new OutOfOrderSequenceException(partition.Topic, partition.Partition, producerId, 0, baseSequence);
+        }
+        var lastSequence = LastSequence(baseSequence, recordCount);
+        foreach (var batch in entry.Batches)
+        {
+            if (batch.BaseSequence == baseSequence && batch.LastSequence == lastSequence)
+            {
+                return new SequenceCheck(true, batch.BaseOffset, batch.AppendTime);
+            }
+        }
+        var expected = NextSequence(entry.Batches[^1].LastSequence);
+        return baseSequence == expected
+            ? default
+            : throw new OutOfOrderSequenceException(partition.Topic, partition.Partition, producerId, expected, baseSequence);
+    }
+
+    /// <summary>Records a batch that is being appended (<paramref name="baseOffset"/> -1 until it is durable).</summary>
+    public void Record(long producerId, short epoch, int baseSequence, int recordCount, long baseOffset, long appendTime)
+    {
+        if (!_producers.TryGetValue(producerId, out var entry) || epoch > entry.Epoch)
+        {
+            _producers[producerId] = entry = new ProducerEntry(epoch);
+        }
+        entry.Batches.Add(new BatchMetadata(baseSequence, LastSequence(baseSequence, recordCount), baseOffset, appendTime));
+        if (entry.Batches.Count > RememberedBatches)
+        {
+            entry.Batches.RemoveAt(0);
+        }
+    }
+
+    /// <summary>Fills in the offset of a batch recorded while it was being appended.</summary>
+    public void Complete(long producerId, int baseSequence, long baseOffset, long appendTime)
+    {
+        if (_producers.TryGetValue(producerId, out var entry))
+        {
+            var index = entry.Batches.FindIndex(b => b.BaseSequence == baseSequence);
+            if (index >= 0)
+            {
+                entry.Batches[index] = entry.Batches[index] with { BaseOffset = baseOffset, AppendTime = appendTime };
+            }
+        }
+    }
+
+    /// <summary>Forgets everything (before a rebuild from the log).</summary>
+    public void Clear() => _producers.Clear();
+
+    /// <summary>The completed state, for a checkpoint (batches still being written are left out).</summary>
+    public IReadOnlyList<ProducerSnapshot> Export() => _producers
+        .OrderBy(p => p.Key)
+        .Select(p => new ProducerSnapshot(p.Key, p.Value.Epoch, p.Value.Batches
+            .Where(b => b.BaseOffset >= 0)
+            .Select(b => new ProducerBatchSnapshot(b.BaseSequence, b.LastSequence, b.BaseOffset, b.AppendTime)).ToList()))
+        .Where(p => p.Batches.Count > 0)
+        .ToList();
+
+    /// <summary>Replaces the state with a checkpoint.</summary>
+    public void Import(IEnumerable<ProducerSnapshot> producers)
+    {
+        _producers.Clear();
+        foreach (var producer in producers)
+        {
+            var entry = new ProducerEntry(producer.Epoch);
+            entry.Batches.AddRange(producer.Batches.TakeLast(RememberedBatches)
+                .Select(b => new BatchMetadata(b.BaseSequence, b.LastSequence, b.BaseOffset, b.AppendTime)));
+            _producers[producer.ProducerId] = entry;
+        }
+    }
+
+    /// <summary>Sequences wrap at int.MaxValue, as in Kafka.</summary>
+    private static int NextSequence(int sequence) => sequence == int.MaxValue ? 0 : sequence + 1;
+
+    private static int LastSequence(int baseSequence, int recordCount) =>
+        (int)(((long)baseSequence + recordCount - 1) % ((long)int.MaxValue + 1));
+
+    private sealed record BatchMetadata(int BaseSequence, int LastSequence, long BaseOffset, long AppendTime);
+
+    private sealed class ProducerEntry(short epoch)
+    {
+        public short Epoch { get; } = epoch;
+        public List<BatchMetadata> Batches { get; } = [];
+    }
+}
+
+/// <summary>A producer's remembered state in a checkpoint.</summary>
+/// <param name="ProducerId">Producer id.</param>
+/// <param name="Epoch">Producer epoch.</param>
+/// <param name="Batches">Its last batches, oldest first.</param>
+public sealed record ProducerSnapshot(long ProducerId, short Epoch, IReadOnlyList<ProducerBatchSnapshot> Batches);
+
+/// <summary>One remembered batch of a producer.</summary>
+/// <param name="BaseSequence">First sequence.</param>
+/// <param name="LastSequence">Last sequence.</param>
+/// <param name="BaseOffset">Offset of its first record.</param>
+/// <param name="AppendTime">When it was appended (unix ms).</param>
+public sealed record ProducerBatchSnapshot(int BaseSequence, int LastSequence, long BaseOffset, long AppendTime);
