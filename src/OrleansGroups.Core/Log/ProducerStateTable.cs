@@ -45,6 +45,10 @@ public sealed class ProducerStateTable(TopicPartition partition)
                 ? default
                 : throw new OutOfOrderSequenceException(partition.Topic, partition.Partition, producerId, 0, baseSequence);
         }
+        if (entry.Batches.Count == 0)
+        {
+            return default;
+        }
         var lastSequence = LastSequence(baseSequence, recordCount);
         foreach (var batch in entry.Batches)
         {

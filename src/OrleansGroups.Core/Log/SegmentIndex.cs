@@ -119,18 +119,25 @@ public sealed record SegmentIndex(long BaseOffset, long NextOffset, long Length,
             var baseOffset = Long(data);
             var nextOffset = Long(data);
             var length = Long(data);
-            var entries = new IndexEntry[Int(data)];
+            int Count(ReadOnlySpan<byte> d, int recordSize)
+            {
+                var count = Int(d);
+                return count >= 0 && (long)count * recordSize <= d.Length - at
+                    ? count
+                    : throw new CorruptRecordException($"Segment index claims {count} records of {recordSize} bytes in {d.Length - at} bytes.");
+            }
+            var entries = new IndexEntry[Count(data, 36)];
             for (var i = 0; i < entries.Length; i++)
             {
                 entries[i] = new IndexEntry(Long(data), Long(data), Long(data), Int(data), Long(data));
             }
-            var producers = new ProducerSnapshot[Int(data)];
+            var producers = new ProducerSnapshot[Count(data, 14)];
             for (var i = 0; i < producers.Length; i++)
             {
                 var id = Long(data);
                 var epoch = BinaryPrimitives.ReadInt16BigEndian(data[at..]);
                 at += 2;
-                var batches = new ProducerBatchSnapshot[Int(data)];
+                var batches = new ProducerBatchSnapshot[Count(data, 24)];
                 for (var b = 0; b < batches.Length; b++)
                 {
                     batches[b] = new ProducerBatchSnapshot(Int(data), Int(data), Long(data), Long(data));

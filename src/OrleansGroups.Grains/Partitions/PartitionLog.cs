@@ -20,7 +20,7 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
     private readonly Queue<IndexEntry> _tailCacheOrder = new();
     private readonly Dictionary<long, byte[]> _tailCache = [];
     private readonly List<PendingAppend> _pending = [];
-    private readonly Dictionary<(long ProducerId, int BaseSequence), Task<AppendResult>> _inFlightByProducer = [];
+    private readonly Dictionary<(long ProducerId, short Epoch, int BaseSequence, int Count), Task<AppendResult>> _inFlightByProducer = [];
     private readonly ProducerStateTable _producers = new(partition);
     private long _tailCacheBytes;
     private bool _flushing;
@@ -74,7 +74,7 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
     {
         if (header.ProducerId >= 0)
         {
-            if (_inFlightByProducer.TryGetValue((header.ProducerId, header.BaseSequence), out var inFlight))
+            if (_inFlightByProducer.TryGetValue(InFlightKey(header), out var inFlight))
             {
                 return inFlight;
             }
@@ -89,7 +89,7 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
         _pending.Add(new PendingAppend(batch, header, completion));
         if (header.ProducerId >= 0)
         {
-            _inFlightByProducer[(header.ProducerId, header.BaseSequence)] = completion.Task;
+            _inFlightByProducer[InFlightKey(header)] = completion.Task;
         }
         if (!_flushing)
         {
@@ -293,7 +293,7 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
                 if (header.ProducerId >= 0)
                 {
                     _producers.Complete(header.ProducerId, header.BaseSequence, baseOffsets[i], appendTime);
-                    _inFlightByProducer.Remove((header.ProducerId, header.BaseSequence));
+                    _inFlightByProducer.Remove(InFlightKey(header));
                 }
                 items[i].Completion.TrySetResult(new AppendResult(baseOffsets[i], header.RecordCount, appendTime));
             }
@@ -319,7 +319,7 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
         {
             if (item.Header.ProducerId >= 0)
             {
-                _inFlightByProducer.Remove((item.Header.ProducerId, item.Header.BaseSequence));
+                _inFlightByProducer.Remove(InFlightKey(item.Header));
             }
             item.Completion.TrySetException(error);
         }
@@ -549,6 +549,9 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
         }
         return output.ToArray();
     }
+
+    private static (long, short, int, int) InFlightKey(RecordBatchHeader header) =>
+        (header.ProducerId, header.ProducerEpoch, header.BaseSequence, header.RecordCount);
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
