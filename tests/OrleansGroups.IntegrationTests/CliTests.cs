@@ -131,4 +131,30 @@ public sealed class CliTests(MemorySiloFixture fixture) : IClassFixture<MemorySi
 
         AssertOneErrorLine(result, "cannot reach the cluster");
     }
+
+    [Fact]
+    public async Task TopicConfig_AddPartitions_AndOffsets()
+    {
+        var topic = NewName("cfg");
+
+        var created = await Og(null, "topic", "create", topic, "--partitions", "2", "--config", "retention.bytes=1048576", "--config", "max.message.bytes=2000");
+        await Og("a\nb\nc\n", "produce", topic, "--partition", "1");
+        var grown = await Og(null, "topic", "add-partitions", topic, "--partitions", "3");
+        var shrink = await Og(null, "topic", "add-partitions", topic, "--partitions", "2");
+        var described = await Og(null, "topic", "describe", topic, "--json");
+        var latest = await Og(null, "topic", "offsets", topic, "--time", "latest", "--json");
+        var earliest = await Og(null, "topic", "offsets", topic, "--time", "earliest", "--json");
+        var badConfig = await Og(null, "topic", "create", NewName("bad"), "--partitions", "1", "--config", "colour=blue");
+
+        Assert.True(created.ExitCode == 0, created.StandardError);
+        Assert.True(grown.ExitCode == 0, grown.StandardError);
+        AssertOneErrorLine(shrink, "must be larger");
+        using var json = JsonDocument.Parse(described.StandardOutput);
+        Assert.Equal(3, json.RootElement.GetProperty("partitionCount").GetInt32());
+        Assert.Equal(1048576, json.RootElement.GetProperty("retentionBytes").GetInt64());
+        Assert.Equal(2000, json.RootElement.GetProperty("maxMessageBytes").GetInt32());
+        Assert.Equal([0L, 3L, 0L], JsonDocument.Parse(latest.StandardOutput).RootElement.EnumerateArray().Select(e => e.GetProperty("offset").GetInt64()));
+        Assert.Equal([0L, 0L, 0L], JsonDocument.Parse(earliest.StandardOutput).RootElement.EnumerateArray().Select(e => e.GetProperty("offset").GetInt64()));
+        AssertOneErrorLine(badConfig, "colour");
+    }
 }

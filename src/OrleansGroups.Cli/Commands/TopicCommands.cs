@@ -1,8 +1,11 @@
 using System.CommandLine;
+using System.Globalization;
+using OrleansGroups.Client;
+using OrleansGroups.Core.Topics;
 
 namespace OrleansGroups.Cli.Commands;
 
-/// <summary><c>og topic create | list | describe</c>.</summary>
+/// <summary><c>og topic create | list | describe | add-partitions | offsets</c>.</summary>
 internal static class TopicCommands
 {
     public static Command Create() => new("topic", "Create, list and describe topics")
@@ -10,6 +13,8 @@ internal static class TopicCommands
         CreateTopic(),
         ListTopics(),
         DescribeTopic(),
+        AddPartitions(),
+        ListOffsets(),
     };
 
     private static Command CreateTopic()
@@ -20,11 +25,17 @@ internal static class TopicCommands
             Description = "Number of partitions (the most consumers of one group that can work in parallel)",
             Required = true,
         };
-        var command = new Command("create", "Create a topic") { name, partitions };
+        var config = new Option<string[]>("--config")
+        {
+            Description = "Topic setting as KEY=VALUE, repeatable: max.message.bytes, retention.ms, retention.bytes (-1: unlimited)",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var command = new Command("create", "Create a topic") { name, partitions, config };
         ClusterConnection.AddOptionsTo(command);
         command.SetAction((parse, ct) => ClusterConnection.RunAsync(parse, ct, async (cluster, _) =>
         {
-            var topic = await cluster.Client.Admin.CreateTopicAsync(parse.GetValue(name)!, parse.GetValue(partitions));
+            var settings = ParseConfig(parse.GetValue(config) ?? []);
+            var topic = await cluster.Client.Admin.CreateTopicAsync(parse.GetValue(name)!, parse.GetValue(partitions), settings);
             Console.Out.WriteLine($"Created topic {topic.Name} with {topic.PartitionCount} partitions");
             return ExitCodes.Ok;
         }));
@@ -125,5 +136,96 @@ internal static class TopicCommands
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    private static Command AddPartitions()
+    {
+        var name = new Argument<string>("name") { Description = "Topic name" };
+        var partitions = new Option<int>("--partitions") { Description = "The new total partition count (larger than now)", Required = true };
+        var command = new Command("add-partitions",
+            "Raise a topic's partition count (never lowers it, as in Kafka). Keys map to partitions by count, so keyed records of a key may land elsewhere afterwards")
+        {
+            name, partitions,
+        };
+        ClusterConnection.AddOptionsTo(command);
+        command.SetAction((parse, ct) => ClusterConnection.RunAsync(parse, ct, async (cluster, _) =>
+        {
+            var topic = await cluster.Client.Admin.CreatePartitionsAsync(parse.GetValue(name)!, parse.GetValue(partitions));
+            Console.Out.WriteLine($"Topic {topic.Name} now has {topic.PartitionCount} partitions");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command ListOffsets()
+    {
+        var name = new Argument<string>("name") { Description = "Topic name" };
+        var at = new Option<string>("--time")
+        {
+            Description = "earliest, latest, unix milliseconds, or an ISO 8601 date-time: per partition, the first offset at or after it",
+            DefaultValueFactory = _ => "latest",
+        };
+        var json = new Option<bool>("--json") { Description = "Print a JSON array: [{\"partition\",\"offset\"}]" };
+        var command = new Command("offsets", "Kafka's ListOffsets: the offset of each partition at a point in time") { name, at, json };
+        ClusterConnection.AddOptionsTo(command);
+        command.SetAction((parse, ct) => ClusterConnection.RunAsync(parse, ct, async (cluster, _) =>
+        {
+            var timestamp = ParseTime(parse.GetValue(at)!);
+            var offsets = await cluster.Client.Admin.ListOffsetsAsync(parse.GetValue(name)!, timestamp);
+            if (parse.GetValue(json))
+            {
+                JsonLine.Write(Console.Out, w =>
+                {
+                    w.WriteStartArray();
+                    foreach (var offset in offsets)
+                    {
+                        w.WriteStartObject();
+                        w.WriteNumber("partition", offset.Partition);
+                        w.WriteNumber("offset", offset.Offset);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                });
+                return ExitCodes.Ok;
+            }
+            var table = new TableWriter("PARTITION>", "OFFSET>");
+            foreach (var offset in offsets)
+            {
+                table.AddRow(offset.Partition, offset.Offset);
+            }
+            table.WriteTo(Console.Out);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    internal static long ParseTime(string value) => value.ToLowerInvariant() switch
+    {
+        "earliest" => AdminClient.Earliest,
+        "latest" => AdminClient.Latest,
+        _ when long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var ms) => ms,
+        _ when DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time) => time.ToUnixTimeMilliseconds(),
+        _ => throw new CliException($"--time '{value}' is not earliest, latest, unix milliseconds or an ISO 8601 date-time"),
+    };
+
+    private static TopicConfig ParseConfig(IEnumerable<string> settings)
+    {
+        var config = TopicConfig.Default;
+        foreach (var setting in settings)
+        {
+            var parts = setting.Split('=', 2);
+            if (parts.Length != 2 || !long.TryParse(parts[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
+            {
+                throw new CliException($"--config '{setting}' is not KEY=NUMBER");
+            }
+            config = parts[0] switch
+            {
+                "max.message.bytes" when number is > 0 and <= int.MaxValue => config with { MaxMessageBytes = (int)number },
+                "retention.ms" => config with { RetentionMs = number },
+                "retention.bytes" => config with { RetentionBytes = number },
+                _ => throw new CliException($"--config '{parts[0]}' is not a supported setting (max.message.bytes, retention.ms, retention.bytes) or its value is out of range"),
+            };
+        }
+        return config;
     }
 }
