@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using OrleansGroups.Core.Errors;
+using OrleansGroups.Hosting;
 using OrleansGroups.Core.Topics;
 
 namespace OrleansGroups;
@@ -14,6 +16,7 @@ public sealed class TopicRegistryState
 /// <summary>Owns topic metadata for the cluster.</summary>
 internal sealed class TopicRegistryGrain(
     [PersistentState("topics", StorageNames.State)] IPersistentState<TopicRegistryState> state,
+    IOptions<OrleansGroupsOptions> options,
     TimeProvider time) : Grain, ITopicRegistryGrain
 {
     /// <summary>Kafka has no hard limit; this bounds metadata and grain counts per topic.</summary>
@@ -28,6 +31,12 @@ internal sealed class TopicRegistryGrain(
         }
         config ??= TopicConfig.Default;
         config.Validate();
+        if (config.MaxMessageBytes > options.Value.Log.MaxAppendBytes)
+        {
+            // A batch is written in one storage append, so it can be no larger than one.
+            throw new InvalidRequestException(
+                $"max.message.bytes {config.MaxMessageBytes} exceeds this cluster's largest storage append ({options.Value.Log.MaxAppendBytes} bytes, Log.MaxAppendBytes).");
+        }
         if (state.State.Topics.ContainsKey(name))
         {
             throw new TopicAlreadyExistsException(name);
