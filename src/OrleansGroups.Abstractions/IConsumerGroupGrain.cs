@@ -25,4 +25,18 @@ public interface IConsumerGroupGrain : IGrainWithStringKey
 
     /// <summary>Members, epochs, assignment and committed offsets.</summary>
     Task<GroupDescription> Describe();
+
+    /// <summary>
+    /// Deletes the group with its offsets and removes it from the group list. Throws NonEmptyGroup while it has
+    /// members and GroupIdNotFound when it does not exist (Kafka's rules).
+    /// </summary>
+    Task DeleteGroup();
+
+    /// <summary>
+    /// Resets the committed offsets of a topic's partitions (all when <paramref name="partitions"/> is null or empty)
+    /// while the group has no members (else NonEmptyGroup), as Kafka's <c>--reset-offsets</c>: offsets are clamped
+    /// to each partition's log. A dry run returns the plan and writes nothing. Throws UnknownTopic, UnknownPartition,
+    /// or InvalidRequest (a shift of a partition without a committed offset).
+    /// </summary>
+    Task<IReadOnlyList<OffsetResetResult>> ResetOffsets(string topic, IReadOnlyList<int>? partitions, OffsetResetSpec spec, bool dryRun);
 }

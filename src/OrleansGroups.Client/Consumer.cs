@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using OrleansGroups.Client.Internal;
+using OrleansGroups.Core.Assignment;
 using OrleansGroups.Core.Coordination;
 using OrleansGroups.Core.Errors;
 using OrleansGroups.Core.Log;
@@ -41,6 +42,11 @@ public sealed class Consumer : IAsyncDisposable
         if (string.IsNullOrWhiteSpace(options.GroupId))
         {
             throw new InvalidGroupIdException(options.GroupId, "a group id is required");
+        }
+        if (options.GroupRemoteAssignor is { } assignor)
+        {
+            // Fail here rather than in the background join.
+            Assignors.Get(assignor);
         }
         _grains = grains;
         _options = options;
@@ -179,7 +185,12 @@ public sealed class Consumer : IAsyncDisposable
         }
     }
 
-    /// <summary>Commits (with auto-commit) and leaves the group; the partitions go to the other members at once.</summary>
+    /// <summary>
+    /// Commits (with auto-commit) and leaves the group. A dynamic member's partitions go to the other members at once.
+    /// A static member (<see cref="ConsumerOptions.InstanceId"/>) leaves only temporarily, as a Kafka consumer with
+    /// <c>group.instance.id</c> does: its partitions wait for a consumer with the same instance id until the session
+    /// timeout, so a restart causes no rebalance.
+    /// </summary>
     public async Task CloseAsync()
     {
         if (!await StopAsync())
@@ -200,10 +211,18 @@ public sealed class Consumer : IAsyncDisposable
         StopFetching(_partitions.Keys.ToList());
         try
         {
-            await _group.Leave(MemberId);
+            if (_options.InstanceId is null)
+            {
+                await _group.Leave(MemberId);
+            }
+            else
+            {
+                await _group.Heartbeat(new HeartbeatRequest(MemberId, MemberEpochs.TemporaryLeave, _options.InstanceId, _options.ClientId, null, null));
+            }
         }
-        catch (UnknownMemberException)
+        catch (OrleansGroupsException e) when (e is UnknownMemberException or FencedInstanceIdException)
         {
+            // Already gone, or replaced by a newer incarnation: nothing of ours is left to release.
         }
     }
 
@@ -300,7 +319,8 @@ public sealed class Consumer : IAsyncDisposable
                 response = await _group.Heartbeat(new HeartbeatRequest(
                     MemberId, MemberEpoch, _options.InstanceId, _options.ClientId,
                     sendSubscription || MemberEpoch == 0 ? topics : null, owned,
-                    (int)_options.SessionTimeout.TotalMilliseconds, (int)_options.RebalanceTimeout.TotalMilliseconds));
+                    (int)_options.SessionTimeout.TotalMilliseconds, (int)_options.RebalanceTimeout.TotalMilliseconds,
+                    sendSubscription || MemberEpoch == 0 ? _options.GroupRemoteAssignor : null));
                 sendSubscription = false;
                 lastHeartbeat = DateTimeOffset.UtcNow;
             }
@@ -315,6 +335,17 @@ public sealed class Consumer : IAsyncDisposable
                     PartitionsLost?.Invoke(lost);
                 }
                 continue;
+            }
+            catch (FencedInstanceIdException e)
+            {
+                // Another consumer took our static instance id: stop for good, as Kafka does, since rejoining would fence it back.
+                var lost = StopFetching(owned).Select(f => f.Partition).ToList();
+                if (lost.Count > 0)
+                {
+                    PartitionsLost?.Invoke(lost);
+                }
+                Fail(e);
+                return;
             }
             catch (OrleansGroupsException e) when (!e.IsRetriable)
             {

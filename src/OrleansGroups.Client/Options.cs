@@ -49,8 +49,20 @@ public sealed record ConsumerOptions(string GroupId)
     /// <summary>A name for diagnostics (default "orleansgroups").</summary>
     public string ClientId { get; init; } = "orleansgroups";
 
-    /// <summary>Static member id (<c>group.instance.id</c>), or null.</summary>
+    /// <summary>
+    /// Static member id (<c>group.instance.id</c>, KIP-345), or null for a dynamic member (the default). A consumer that
+    /// restarts with the same instance id within <see cref="SessionTimeout"/> gets its partitions back without a
+    /// rebalance; <see cref="Consumer.CloseAsync"/> then leaves only temporarily. Give every process its own id: a
+    /// second consumer with the same id replaces the first, which fails with FencedInstanceId.
+    /// </summary>
     public string? InstanceId { get; init; }
+
+    /// <summary>
+    /// The server-side assignor this consumer asks its group to use (Kafka's <c>group.remote.assignor</c>): "uniform"
+    /// (balanced and sticky; alias "sticky") or "range" (co-partitions topics). Default null: no preference, so the
+    /// group uses the silo's default ("uniform" unless configured). The group follows what most members ask for.
+    /// </summary>
+    public string? GroupRemoteAssignor { get; init; }
 
     /// <summary>Where to start without a committed offset (default <see cref="AutoOffsetReset.Latest"/>, as Kafka).</summary>
     public AutoOffsetReset AutoOffsetReset { get; init; } = AutoOffsetReset.Latest;

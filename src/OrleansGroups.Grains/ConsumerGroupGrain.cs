@@ -29,37 +29,39 @@ internal sealed class ConsumerGroupGrain(
 
     private string GroupId => this.GetPrimaryKeyString();
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(GroupId) || GroupId.Length > MaxGroupIdLength)
         {
             throw new InvalidGroupIdException(GroupId, $"a group id has 1 to {MaxGroupIdLength} characters");
         }
-        _registered = state.RecordExists;
         _coordinator = NewCoordinator(state.State);
+        // A cleared record may still exist (storage providers differ), so a deleted group counts as unregistered.
+        _registered = state.RecordExists && _coordinator.Model.HasState;
         var period = options.Value.Groups.ExpiryCheckInterval;
-        this.RegisterGrainTimer(ExpireMembersAsync, period, period);
-        return Task.CompletedTask;
+        this.RegisterGrainTimer(ExpireAsync, period, period);
+        // An idle group is not active to run its timer: offsets that expired meanwhile go before anything is served.
+        await ExpireOffsetsAsync();
     }
 
     public async Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request)
     {
         var counts = await PartitionCountsAsync(_coordinator.SubscribedTopics(request.SubscribedTopics));
         var result = _coordinator.Heartbeat(request, counts);
-        await PersistAsync(result.Changed);
+        await PersistAsync(result.Events);
         return result.Response;
     }
 
     public async Task Leave(string memberId)
     {
         var result = _coordinator.Leave(memberId);
-        await PersistAsync(result.Changed);
+        await PersistAsync(result.Events);
     }
 
     public async Task Commit(CommitRequest request)
     {
         var result = _coordinator.Commit(request);
-        await PersistAsync(result.Changed);
+        await PersistAsync(result.Events);
     }
 
     public Task<IReadOnlyDictionary<TopicPartition, CommittedOffset>> GetCommittedOffsets(IReadOnlyList<TopicPartition>? partitions)
@@ -73,13 +75,60 @@ internal sealed class ConsumerGroupGrain(
 
     public Task<GroupDescription> Describe() => Task.FromResult(_coordinator.Describe());
 
-    private async Task ExpireMembersAsync(CancellationToken cancellationToken)
+    public async Task DeleteGroup()
+    {
+        GroupResult<bool> result;
+        try
+        {
+            result = _coordinator.DeleteGroup();
+        }
+        catch (GroupIdNotFoundException)
+        {
+            // An earlier delete may have cleared the state but failed to unregister: finish that delete.
+            await UnregisterAsync();
+            throw;
+        }
+        await PersistAsync(result.Events);
+    }
+
+    public async Task<IReadOnlyList<OffsetResetResult>> ResetOffsets(string topic, IReadOnlyList<int>? partitions, OffsetResetSpec spec, bool dryRun)
+    {
+        TopicName.Validate(topic);
+        var counts = await GrainFactory.GetGrain<ITopicRegistryGrain>(GrainKeys.TopicRegistry).GetPartitionCounts([topic]);
+        var selected = OffsetResetPlanner.SelectPartitions(topic, counts.TryGetValue(topic, out var count) ? count : null, partitions);
+        var bounds = await Task.WhenAll(selected.Select(partition => LogBoundsAsync(partition, spec)));
+        var result = _coordinator.ResetOffsets(spec, bounds, dryRun);
+        await PersistAsync(result.Events);
+        return result.Response;
+    }
+
+    private async Task<PartitionLogBounds> LogBoundsAsync(TopicPartition partition, OffsetResetSpec spec)
+    {
+        var log = GrainFactory.GetGrain<IPartitionGrain>(GrainKeys.Partition(partition));
+        var marks = await log.GetWatermarks();
+        // Negative times are Kafka's special "earliest" (-2) and "latest" (-1) lookups; a time before 1970 means "from the start".
+        long? offsetForTime = spec.Mode == OffsetResetMode.ToDatetime ? await log.GetOffsetForTimestamp(Math.Max(0, spec.Value)) : null;
+        return new PartitionLogBounds(partition, marks.LogStartOffset, marks.HighWatermark, offsetForTime);
+    }
+
+    private async Task ExpireAsync(CancellationToken cancellationToken)
     {
         var result = _coordinator.ExpireMembers();
         if (result.Changed)
         {
             Log.MembersEvicted(logger, GroupId, string.Join(", ", result.Response));
-            await PersistAsync(changed: true);
+            await PersistAsync(result.Events);
+        }
+        await ExpireOffsetsAsync();
+    }
+
+    private async Task ExpireOffsetsAsync()
+    {
+        var result = _coordinator.ExpireOffsets(options.Value.Groups.OffsetsRetention);
+        if (result.Changed)
+        {
+            Log.OffsetsExpired(logger, GroupId, result.Response.Count);
+            await PersistAsync(result.Events);
         }
     }
 
@@ -96,17 +145,26 @@ internal sealed class ConsumerGroupGrain(
         return _partitionCounts;
     }
 
-    private async Task PersistAsync(bool changed)
+    /// <summary>Saves what the events changed; a deleted group's state and registry entry are removed instead.</summary>
+    private async Task PersistAsync(IReadOnlyList<GroupEvent> events)
     {
-        if (!changed)
+        if (events.Count == 0)
         {
             return;
         }
+        var deleted = events[^1] is GroupDeleted;
         var previous = state.State;
-        state.State = _coordinator.Model.ToSnapshot();
         try
         {
-            await state.WriteStateAsync();
+            if (deleted)
+            {
+                await state.ClearStateAsync();
+            }
+            else
+            {
+                state.State = _coordinator.Model.ToSnapshot();
+                await state.WriteStateAsync();
+            }
         }
         catch (Exception e)
         {
@@ -116,11 +174,24 @@ internal sealed class ConsumerGroupGrain(
             DeactivateOnIdle();
             throw new StorageUnavailableException($"Group '{GroupId}' could not be saved ({e.GetType().Name}); nothing changed.", e);
         }
-        if (!_registered)
+        if (deleted)
+        {
+            Log.GroupDeleted(logger, GroupId);
+            state.State = new GroupSnapshot();
+            _coordinator = NewCoordinator(state.State);
+            await UnregisterAsync();
+        }
+        else if (!_registered)
         {
             await GrainFactory.GetGrain<IGroupRegistryGrain>(GrainKeys.GroupRegistry).Register(GroupId);
             _registered = true;
         }
+    }
+
+    private async Task UnregisterAsync()
+    {
+        await GrainFactory.GetGrain<IGroupRegistryGrain>(GrainKeys.GroupRegistry).Unregister(GroupId);
+        _registered = false;
     }
 
     private GroupCoordinator NewCoordinator(GroupSnapshot snapshot) => new(

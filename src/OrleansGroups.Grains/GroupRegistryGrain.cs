@@ -32,6 +32,24 @@ internal sealed class GroupRegistryGrain(
         }
     }
 
+    public async Task Unregister(string groupId)
+    {
+        if (!state.State.Groups.Remove(groupId))
+        {
+            return;
+        }
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception e)
+        {
+            state.State.Groups.Add(groupId);
+            DeactivateOnIdle();
+            throw new StorageUnavailableException($"Group '{groupId}' could not be unregistered ({e.Message}).", e);
+        }
+    }
+
     public Task<IReadOnlyList<string>> ListGroups() =>
         Task.FromResult<IReadOnlyList<string>>([.. state.State.Groups]);
 }

@@ -31,4 +31,7 @@ internal static partial class Log
 
     [LoggerMessage(9, LogLevel.Information, "Group {GroupId}: deleted")]
     public static partial void GroupDeleted(ILogger logger, string groupId);
+
+    [LoggerMessage(10, LogLevel.Information, "Group {GroupId}: {Count} committed offset(s) expired (offsets.retention)")]
+    public static partial void OffsetsExpired(ILogger logger, string groupId, int count);
 }

@@ -9,15 +9,19 @@ internal static class SiloCommandLine
     private static readonly (string Option, string Key, string Help)[] Options =
     [
         ("--storage", "Storage", "memory | azure (default azure: durable, on Azurite unless --connection-string says otherwise)"),
-        ("--connection-string", "ConnectionString", "Azure Storage connection string (default: Azurite on 127.0.0.1:10000-10002)"),
+        ("--connection-string", "ConnectionString", "Azure Storage connection string (default: Azurite on 127.0.0.1:10000-10002 unless a service URI is set; \"\" = none: use the service URIs)"),
+        ("--blob-service-uri", "BlobServiceUri", "blob service URI for managed identity (DefaultAzureCredential; AZURE_CLIENT_ID picks a user-assigned identity), used without a connection string"),
+        ("--table-service-uri", "TableServiceUri", "table service URI for managed identity, used by --clustering azure without a connection string"),
         ("--clustering", "Clustering", "localhost | azure (default localhost; azure uses a storage table)"),
         ("--cluster-id", "ClusterId", "cluster id (default dev)"),
         ("--service-id", "ServiceId", "service id, keys all stored state (default orleansgroups)"),
         ("--silo-port", "SiloPort", "silo-to-silo port (default 11111)"),
         ("--gateway-port", "GatewayPort", "client gateway port (default 30000)"),
         ("--primary-silo-port", "PrimarySiloPort", "localhost clustering: the first silo's port (default: this silo's)"),
-        ("--advertised-ip", "AdvertisedIp", "address announced to other silos and clients (default 127.0.0.1)"),
+        ("--advertised-ip", "AdvertisedIp", "address announced to other silos and clients (default 127.0.0.1; on Kubernetes the pod IP); auto = pick a non-loopback one (containers)"),
         ("--fast-membership", "FastMembership", "true | false: detect dead silos in ~1 s (local clusters, tests)"),
+        ("--health-port", "HealthPort", "HTTP port of GET /healthz (liveness) and /readyz (readiness) (default 8080; 0 disables)"),
+        ("--shutdown-timeout", "ShutdownTimeoutSeconds", "seconds SIGTERM may take to drain the silo before the host gives up (default 60)"),
     ];
 
     public sealed record Result(Dictionary<string, string?> Settings, int? ExitCode);
@@ -65,7 +69,8 @@ internal static class SiloCommandLine
     public static string Usage() =>
         "Usage: OrleansGroups.Silo [options]\n\nOptions:\n" +
         string.Join('\n', Options.Select(o => $"  {o.Option,-22} {o.Help}")) +
-        "\n\nEvery option is also a setting: appsettings.json section \"OrleansGroups\" or environment variable OrleansGroups__<Name>.";
+        "\n\nEvery option is also a setting: appsettings.json section \"OrleansGroups\" or environment variable OrleansGroups__<Name>." +
+        "\nSIGTERM or Ctrl+C stops the silo gracefully (exit code 0). With POD_NAME set (Kubernetes), the silo uses Orleans' Kubernetes hosting.";
 
     private static Result Fail(string message)
     {

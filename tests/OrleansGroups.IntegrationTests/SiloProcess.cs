@@ -61,14 +61,15 @@ public sealed class SiloProcess : IAsyncDisposable
     }
 
     /// <summary>Connects an Orleans client to this silo's gateway.</summary>
-    public async Task<IHost> ConnectAsync()
+    /// <param name="responseTimeout">How long a call may wait for its response (default 30 s); crash tests use a few seconds.</param>
+    public async Task<IHost> ConnectAsync(TimeSpan? responseTimeout = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.UseOrleansClient(client =>
         {
             client.UseLocalhostClustering(GatewayPort, ServiceId, "dev");
-            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = responseTimeout ?? TimeSpan.FromSeconds(30));
         });
         builder.Services.AddOrleansGroupsClient();
         var host = builder.Build();

@@ -35,6 +35,11 @@ internal static class ConsumeCommand
             Description = "Start at the oldest record in partitions the group has never committed (default: only new records). " +
                 "Committed offsets always win, as in Kafka",
         };
+        var instanceId = new Option<string?>("--instance-id")
+        {
+            Description = "Join as a static member with this group.instance.id: restarted with the same id within the session " +
+                "timeout, it gets its partitions back without a rebalance (exiting leaves only temporarily). Give each process its own id",
+        };
         var json = new Option<bool>("--json")
         {
             Description = "One JSON object per record: {\"topic\",\"partition\",\"offset\",\"key\",\"value\",\"timestamp\"} " +
@@ -45,17 +50,17 @@ internal static class ConsumeCommand
             "Exits after --max-messages records or --timeout-ms without records, leaving the group; " +
             "prints \"Consumed N records\" on stderr")
         {
-            topic, group, maxMessages, timeoutMs, fromBeginning, json,
+            topic, group, maxMessages, timeoutMs, fromBeginning, instanceId, json,
         };
         ClusterConnection.AddOptionsTo(command);
         command.SetAction((parse, ct) => ClusterConnection.RunAsync(parse, ct, (cluster, token) => RunAsync(
             cluster, parse.GetValue(topic)!, parse.GetValue(group)!, parse.GetValue(maxMessages), parse.GetValue(timeoutMs),
-            parse.GetValue(fromBeginning), parse.GetValue(json), token)));
+            parse.GetValue(fromBeginning), parse.GetValue(instanceId), parse.GetValue(json), token)));
         return command;
     }
 
     private static async Task<int> RunAsync(ClusterConnection cluster, string topic, string groupId, long? maxMessages, int timeoutMs,
-        bool fromBeginning, bool json, CancellationToken cancellationToken)
+        bool fromBeginning, string? instanceId, bool json, CancellationToken cancellationToken)
     {
         if (maxMessages is < 1)
         {
@@ -72,6 +77,7 @@ internal static class ConsumeCommand
         {
             ClientId = "og-consume",
             AutoOffsetReset = fromBeginning ? AutoOffsetReset.Earliest : AutoOffsetReset.Latest,
+            InstanceId = string.IsNullOrWhiteSpace(instanceId) ? null : instanceId,
         });
         var idleTimeout = timeoutMs == 0 ? (TimeSpan?)null : TimeSpan.FromMilliseconds(timeoutMs);
         // Buffered: one write per record through Console.Out would dominate the cost of consuming.

@@ -4,13 +4,15 @@ using OrleansGroups.Core.Topics;
 
 namespace OrleansGroups.Cli.Commands;
 
-/// <summary><c>og group list | describe</c>.</summary>
-internal static class GroupCommands
+/// <summary><c>og group list | describe | delete | reset-offsets</c>.</summary>
+internal static partial class GroupCommands
 {
-    public static Command Create() => new("group", "List and describe consumer groups")
+    public static Command Create() => new("group", "List, describe, delete consumer groups and reset their offsets")
     {
         ListGroups(),
         DescribeGroup(),
+        DeleteGroup(),
+        ResetOffsets(),
     };
 
     private static Command ListGroups()

@@ -58,15 +58,25 @@ public static class Assignors
     /// <summary>The assignor a group uses unless it asks for another: "uniform", balanced and sticky.</summary>
     public const string Default = UniformAssignor.AssignorName;
 
-    /// <summary>The assignor called <paramref name="name"/> (ordinal, case-sensitive).</summary>
+    /// <summary>
+    /// Another name for "uniform", which is sticky: Kafka users know the sticky behaviour by this name (the classic
+    /// protocol's client-side "sticky" and "cooperative-sticky" assignors).
+    /// </summary>
+    public const string StickyAlias = "sticky";
+
+    /// <summary>The assignor called <paramref name="name"/> (ordinal, case-sensitive; "sticky" is "uniform").</summary>
     /// <exception cref="InvalidRequestException">No assignor has that name.</exception>
     public static IPartitionAssignor Get(string name) => name switch
     {
         RangeAssignor.AssignorName => RangeAssignor.Instance,
-        UniformAssignor.AssignorName => UniformAssignor.Instance,
+        UniformAssignor.AssignorName or StickyAlias => UniformAssignor.Instance,
         _ => throw new InvalidRequestException(
-            $"Unknown assignor '{name}'; use '{UniformAssignor.AssignorName}' or '{RangeAssignor.AssignorName}'."),
+            $"Unknown assignor '{name}'; use '{UniformAssignor.AssignorName}' (alias '{StickyAlias}') or '{RangeAssignor.AssignorName}'."),
     };
+
+    /// <summary>The canonical name of the assignor called <paramref name="name"/> ("sticky" gives "uniform").</summary>
+    /// <exception cref="InvalidRequestException">No assignor has that name.</exception>
+    public static string Canonical(string name) => Get(name).Name;
 
     /// <summary>Members sorted by id (ordinal); throws on a duplicate id.</summary>
     internal static AssignmentMember[] SortedMembers(GroupSpec spec)

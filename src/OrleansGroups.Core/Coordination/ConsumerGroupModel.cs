@@ -15,18 +15,22 @@ public sealed class ConsumerGroupModel
     private Dictionary<string, IReadOnlySet<TopicPartition>> _target = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, int> _subscribedPartitionCounts = ImmutableDictionary<string, int>.Empty;
 
-    /// <summary>Creates an empty group.</summary>
-    public ConsumerGroupModel(string groupId, string assignor)
+    /// <summary>Creates an empty group that uses <paramref name="defaultAssignor"/> until its members prefer another.</summary>
+    public ConsumerGroupModel(string groupId, string defaultAssignor)
     {
         GroupId = groupId;
-        Assignor = assignor;
+        DefaultAssignor = defaultAssignor;
+        Assignor = defaultAssignor;
     }
 
     /// <summary>The group id.</summary>
     public string GroupId { get; }
 
-    /// <summary>Name of the server-side assignor.</summary>
-    public string Assignor { get; }
+    /// <summary>The assignor used when no member states a preference (the silo's configured default).</summary>
+    public string DefaultAssignor { get; }
+
+    /// <summary>Name of the server-side assignor the group uses.</summary>
+    public string Assignor { get; private set; }
 
     /// <summary>Bumped on every membership, subscription or metadata change.</summary>
     public int GroupEpoch { get; private set; }
@@ -46,6 +50,18 @@ public sealed class ConsumerGroupModel
     /// <summary>Committed offsets.</summary>
     public IReadOnlyDictionary<TopicPartition, CommittedOffset> Offsets => _offsets;
 
+    /// <summary>
+    /// When the group last became empty (unix ms), or null while it has members (or never had any). Offsets of an
+    /// empty group expire <c>offsets.retention</c> after this (KIP-211).
+    /// </summary>
+    public long? EmptySinceMs { get; private set; }
+
+    /// <summary>
+    /// True once the group has had a member or a commit, until it is deleted. A group without state is one that was
+    /// never used: it is not listed and cannot be deleted (Kafka's GROUP_ID_NOT_FOUND).
+    /// </summary>
+    public bool HasState => GroupEpoch > 0 || _members.Count > 0 || _offsets.Count > 0;
+
     /// <summary>Empty, reconciling or stable.</summary>
     public GroupState State =>
         _members.Count == 0 ? GroupState.Empty
@@ -57,6 +73,10 @@ public sealed class ConsumerGroupModel
     public GroupMember? OwnerOf(TopicPartition partition) =>
         _members.Values.FirstOrDefault(m => m.Owns(partition));
 
+    /// <summary>The member holding static instance id <paramref name="instanceId"/>, if any (at most one does).</summary>
+    public GroupMember? StaticMember(string instanceId) =>
+        _members.Values.FirstOrDefault(m => m.InstanceId == instanceId);
+
     /// <summary>Target partitions of a member (empty when it has none).</summary>
     public IReadOnlySet<TopicPartition> TargetOf(string memberId) =>
         _target.TryGetValue(memberId, out var set) ? set : ImmutableSortedSet<TopicPartition>.Empty;
@@ -67,16 +87,27 @@ public sealed class ConsumerGroupModel
         switch (groupEvent)
         {
             case MemberUpserted(var member):
-                foreach (var partition in member.AssignedPartitions.Concat(member.PartitionsPendingRevocation))
-                {
-                    var owner = OwnerOf(partition);
-                    if (owner is not null && owner.MemberId != member.MemberId)
-                    {
-                        throw new InvalidOperationException(
-                            $"Group '{GroupId}': partition {partition} given to '{member.MemberId}' is still owned by '{owner.MemberId}'.");
-                    }
-                }
+                CheckOwnership(member, replacing: member.MemberId);
                 _members[member.MemberId] = member;
+                EmptySinceMs = null;
+                break;
+            case MemberReplaced(var previousId, var member):
+                if (!_members.TryGetValue(previousId, out var previous) || previous.InstanceId is null || previous.InstanceId != member.InstanceId)
+                {
+                    throw new InvalidOperationException(
+                        $"Group '{GroupId}': '{member.MemberId}' can only replace a static member with instance id '{member.InstanceId}', not '{previousId}'.");
+                }
+                if (member.MemberId != previousId && _members.ContainsKey(member.MemberId))
+                {
+                    throw new InvalidOperationException($"Group '{GroupId}': '{member.MemberId}' replaces '{previousId}' but is already a member.");
+                }
+                CheckOwnership(member, replacing: previousId);
+                _members.Remove(previousId);
+                _members[member.MemberId] = member;
+                if (_target.Remove(previousId, out var inherited))
+                {
+                    _target[member.MemberId] = inherited;
+                }
                 break;
             case MemberRemoved(var memberId, _):
                 _members.Remove(memberId);
@@ -94,11 +125,62 @@ public sealed class ConsumerGroupModel
                 AssignmentEpoch = epoch;
                 _target = new Dictionary<string, IReadOnlySet<TopicPartition>>(target, StringComparer.Ordinal);
                 break;
+            case AssignorSelected(var assignor):
+                Assignor = assignor;
+                break;
             case OffsetCommitted(var partition, var offset):
                 _offsets[partition] = offset;
                 break;
+            case GroupEmptied(var atMs):
+                if (_members.Count > 0)
+                {
+                    throw new InvalidOperationException($"Group '{GroupId}': cannot be empty with {_members.Count} member(s).");
+                }
+                EmptySinceMs = atMs;
+                break;
+            case OffsetExpired(var partition):
+                if (_members.Count > 0 || !_offsets.Remove(partition))
+                {
+                    throw new InvalidOperationException(
+                        $"Group '{GroupId}': the offset of {partition} can only expire while the group is empty and has one ({_members.Count} member(s)).");
+                }
+                break;
+            case GroupDeleted:
+                if (_members.Count > 0)
+                {
+                    throw new InvalidOperationException($"Group '{GroupId}': cannot delete a group with {_members.Count} member(s).");
+                }
+                GroupEpoch = 0;
+                AssignmentEpoch = 0;
+                _target.Clear();
+                _subscribedPartitionCounts = ImmutableDictionary<string, int>.Empty;
+                _offsets.Clear();
+                EmptySinceMs = null;
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(groupEvent), groupEvent.GetType().Name, "Unknown group event.");
+        }
+    }
+
+    /// <summary>
+    /// Throws unless every partition <paramref name="member"/> owns is free or owned by <paramref name="replacing"/>,
+    /// and unless its static instance id is free or held by <paramref name="replacing"/>.
+    /// </summary>
+    private void CheckOwnership(GroupMember member, string replacing)
+    {
+        foreach (var partition in member.AssignedPartitions.Concat(member.PartitionsPendingRevocation))
+        {
+            var owner = OwnerOf(partition);
+            if (owner is not null && owner.MemberId != replacing)
+            {
+                throw new InvalidOperationException(
+                    $"Group '{GroupId}': partition {partition} given to '{member.MemberId}' is still owned by '{owner.MemberId}'.");
+            }
+        }
+        if (member.InstanceId is { } instanceId && StaticMember(instanceId) is { } holder && holder.MemberId != replacing)
+        {
+            throw new InvalidOperationException(
+                $"Group '{GroupId}': instance id '{instanceId}' given to '{member.MemberId}' is still held by '{holder.MemberId}'.");
         }
     }
 
@@ -114,15 +196,18 @@ public sealed class ConsumerGroupModel
         SubscribedPartitionCounts = new Dictionary<string, int>(_subscribedPartitionCounts),
         Offsets = _offsets.OrderBy(o => o.Key)
             .Select(o => new OffsetSnapshot { Partition = o.Key, Offset = o.Value }).ToList(),
+        EmptySinceMs = EmptySinceMs,
     };
 
     /// <summary>Rebuilds a group from its persisted form.</summary>
     public static ConsumerGroupModel FromSnapshot(string groupId, GroupSnapshot snapshot, string defaultAssignor)
     {
-        var model = new ConsumerGroupModel(groupId, string.IsNullOrEmpty(snapshot.Assignor) ? defaultAssignor : snapshot.Assignor)
+        var model = new ConsumerGroupModel(groupId, defaultAssignor)
         {
+            Assignor = string.IsNullOrEmpty(snapshot.Assignor) ? defaultAssignor : snapshot.Assignor,
             GroupEpoch = snapshot.GroupEpoch,
             AssignmentEpoch = snapshot.AssignmentEpoch,
+            EmptySinceMs = snapshot.EmptySinceMs,
             _subscribedPartitionCounts = new Dictionary<string, int>(snapshot.SubscribedPartitionCounts, StringComparer.Ordinal),
         };
         foreach (var member in snapshot.Members)

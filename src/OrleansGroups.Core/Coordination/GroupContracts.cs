@@ -3,18 +3,39 @@ using OrleansGroups.Core.Topics;
 
 namespace OrleansGroups.Core.Coordination;
 
+/// <summary>The special member epochs of a heartbeat (Kafka's ConsumerGroupHeartbeatRequest constants).</summary>
+public static class MemberEpochs
+{
+    /// <summary>Joins the group (or, for a static member, takes over its previous incarnation).</summary>
+    public const int Join = 0;
+
+    /// <summary>Leaves the group: the member's partitions go to the others at once.</summary>
+    public const int Leave = -1;
+
+    /// <summary>
+    /// A static member leaves for a while (a restart): it keeps its assignment, and nothing is rebalanced, until it
+    /// comes back under the same instance id or its session times out. A dynamic member leaves for good.
+    /// </summary>
+    public const int TemporaryLeave = -2;
+}
+
 /// <summary>
 /// A member's heartbeat, which is also how it joins (epoch 0). Modelled on Kafka's
 /// ConsumerGroupHeartbeat (KIP-848): the member reports what it owns, the group answers what it may own.
 /// </summary>
 /// <param name="MemberId">Client-chosen unique id of this member session.</param>
-/// <param name="MemberEpoch">0 to join; otherwise the epoch the group last returned.</param>
-/// <param name="InstanceId">Static member id, or null.</param>
+/// <param name="MemberEpoch">0 to join; -1 to leave; -2 for a static member to leave temporarily (see <see cref="MemberEpochs"/>);
+/// otherwise the epoch the group last returned.</param>
+/// <param name="InstanceId">Static member id (<c>group.instance.id</c>), or null. A join with the instance id of an existing
+/// member replaces that member and keeps its assignment (KIP-345).</param>
 /// <param name="ClientId">Free-form client name.</param>
 /// <param name="SubscribedTopics">Topics to consume; null means unchanged.</param>
 /// <param name="OwnedPartitions">Partitions the member currently owns; null means unchanged since the last heartbeat.</param>
 /// <param name="SessionTimeoutMs">Requested session timeout (clamped by the server); 0 for the default.</param>
 /// <param name="RebalanceTimeoutMs">Requested rebalance timeout; 0 for the default.</param>
+/// <param name="ServerAssignor">The server-side assignor the member prefers ("uniform", alias "sticky", or "range"; KIP-848's
+/// <c>ServerAssignor</c>, the client's <c>group.remote.assignor</c>); null means unchanged, or no preference at a join.
+/// The group uses the assignor most of its members prefer, and its default when none states one.</param>
 [GenerateSerializer, Immutable, Alias("og.HeartbeatRequest")]
 public sealed record HeartbeatRequest(
     [property: Id(0)] string MemberId,
@@ -24,7 +45,8 @@ public sealed record HeartbeatRequest(
     [property: Id(4)] IReadOnlyList<string>? SubscribedTopics,
     [property: Id(5)] IReadOnlyList<TopicPartition>? OwnedPartitions,
     [property: Id(6)] int SessionTimeoutMs = 0,
-    [property: Id(7)] int RebalanceTimeoutMs = 0);
+    [property: Id(7)] int RebalanceTimeoutMs = 0,
+    [property: Id(8)] string? ServerAssignor = null);
 
 /// <summary>The group's answer to a heartbeat.</summary>
 /// <param name="MemberId">The member id.</param>
@@ -81,7 +103,8 @@ public sealed record MemberDescription(
     [property: Id(5)] IReadOnlyList<string> SubscribedTopics,
     [property: Id(6)] IReadOnlyList<TopicPartition> AssignedPartitions,
     [property: Id(7)] IReadOnlyList<TopicPartition> PartitionsPendingRevocation,
-    [property: Id(8)] IReadOnlyList<TopicPartition> TargetPartitions);
+    [property: Id(8)] IReadOnlyList<TopicPartition> TargetPartitions,
+    [property: Id(9)] string? ServerAssignor = null);
 
 /// <summary>A group as describe shows it (lag is added by the caller, which knows the log end offsets).</summary>
 [GenerateSerializer, Immutable, Alias("og.GroupDescription")]

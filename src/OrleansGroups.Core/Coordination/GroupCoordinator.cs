@@ -14,8 +14,8 @@ public readonly record struct GroupResult<T>(IReadOnlyList<GroupEvent> Events, T
 }
 
 /// <summary>
-/// Decides what a heartbeat, leave, commit or expiry does to a <see cref="ConsumerGroupModel"/>, following
-/// Kafka's KIP-848 protocol: the group computes a target assignment server-side, and each member converges
+/// Decides what a heartbeat, leave, commit, expiry or admin request does to a <see cref="ConsumerGroupModel"/>,
+/// following Kafka's KIP-848 protocol (with KIP-345 static members and KIP-211 offsets retention): the group computes a target assignment server-side, and each member converges
 /// to it incrementally — a partition reaches its new owner only after the previous owner released it, and
 /// members whose partitions do not move never pause. Pure: time comes from the injected
 /// <see cref="TimeProvider"/>, and session deadlines are kept in memory (a reloaded group restarts every clock).
@@ -24,10 +24,12 @@ public sealed class GroupCoordinator
 {
     private readonly GroupCoordinatorOptions _options;
     private readonly TimeProvider _time;
-    private readonly IPartitionAssignor _assignor;
     private readonly Dictionary<string, DateTimeOffset> _sessionDeadlines = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _revocationDeadlines = new(StringComparer.Ordinal);
     private List<GroupEvent> _pending = [];
+
+    /// <summary>The member epoch of a simple (admin) commit, which only an empty group accepts.</summary>
+    public const int AdminMemberEpoch = -1;
 
     /// <summary>Wraps a model; every member gets a fresh session deadline.</summary>
     public GroupCoordinator(ConsumerGroupModel model, GroupCoordinatorOptions options, TimeProvider time)
@@ -35,7 +37,6 @@ public sealed class GroupCoordinator
         Model = model;
         _options = options;
         _time = time;
-        _assignor = Assignors.Get(model.Assignor);
         var now = _time.GetUtcNow();
         foreach (var member in model.Members.Values)
         {
@@ -64,15 +65,34 @@ public sealed class GroupCoordinator
         _pending = [];
         var now = _time.GetUtcNow();
 
-        // 1. Validate the member and its epoch; a join creates (or resets) the member.
+        // 1. Validate the member and its epoch. A leave epoch leaves; a join creates (or resets) the member, and a
+        //    static member's join takes over its previous incarnation.
         if (string.IsNullOrWhiteSpace(request.MemberId))
         {
             throw new InvalidRequestException("A heartbeat needs a member id.");
         }
+        if (request.InstanceId is not null && string.IsNullOrWhiteSpace(request.InstanceId))
+        {
+            throw new InvalidRequestException("A static instance id (group.instance.id) cannot be blank; use null for a dynamic member.");
+        }
+        if (request.MemberEpoch is MemberEpochs.Leave or MemberEpochs.TemporaryLeave)
+        {
+            return LeaveGroup(request);
+        }
+        if (request.MemberEpoch < 0)
+        {
+            throw new InvalidRequestException(
+                $"Member epoch {request.MemberEpoch} is not valid: use 0 to join, -1 to leave, -2 for a static member to leave temporarily.");
+        }
         var membershipChanged = false;
         GroupMember member;
         Model.Members.TryGetValue(request.MemberId, out var existing);
-        if (request.MemberEpoch == 0)
+        var staticHolder = request.InstanceId is null ? null : Model.StaticMember(request.InstanceId);
+        if (request.MemberEpoch == MemberEpochs.Join && staticHolder is not null)
+        {
+            (member, membershipChanged) = ReplaceStaticMember(staticHolder, existing, request);
+        }
+        else if (request.MemberEpoch == MemberEpochs.Join)
         {
             if (existing is not null)
             {
@@ -84,13 +104,18 @@ public sealed class GroupCoordinator
                 .ToImmutableSortedSet(StringComparer.Ordinal);
             member = new GroupMember(
                 request.MemberId, request.InstanceId, request.ClientId, topics, MemberEpoch: 0, MemberState.Stable,
-                [], [], ClampSessionTimeout(request.SessionTimeoutMs),
-                request.RebalanceTimeoutMs > 0 ? request.RebalanceTimeoutMs : _options.DefaultRebalanceTimeoutMs);
+                [], [], ClampSessionTimeout(request.SessionTimeoutMs), RebalanceTimeout(request.RebalanceTimeoutMs),
+                CanonicalAssignor(request.ServerAssignor));
             Emit(new MemberUpserted(member));
             membershipChanged = true;
         }
         else
         {
+            if (staticHolder is not null && staticHolder.MemberId != request.MemberId)
+            {
+                // A newer incarnation took the instance id: this one must stop rather than rejoin and fence it back.
+                throw new FencedInstanceIdException(Model.GroupId, request.MemberId, request.InstanceId!, staticHolder.MemberId);
+            }
             if (existing is null)
             {
                 throw new UnknownMemberException(Model.GroupId, request.MemberId);
@@ -103,9 +128,16 @@ public sealed class GroupCoordinator
                 throw new FencedMemberEpochException(Model.GroupId, request.MemberId, request.MemberEpoch, existing.MemberEpoch);
             }
             member = existing;
-            if (request.SubscribedTopics is not null && !member.SubscribedTopics.SetEquals(request.SubscribedTopics))
+            var assignor = request.ServerAssignor is null ? member.ServerAssignor : CanonicalAssignor(request.ServerAssignor);
+            if ((request.SubscribedTopics is not null && !member.SubscribedTopics.SetEquals(request.SubscribedTopics)) ||
+                assignor != member.ServerAssignor)
             {
-                member = member with { SubscribedTopics = request.SubscribedTopics.ToImmutableSortedSet(StringComparer.Ordinal) };
+                // A new subscription or assignor preference changes what the group must compute: as Kafka, a new epoch.
+                member = member with
+                {
+                    SubscribedTopics = request.SubscribedTopics?.ToImmutableSortedSet(StringComparer.Ordinal) ?? member.SubscribedTopics,
+                    ServerAssignor = assignor,
+                };
                 Emit(new MemberUpserted(member));
                 membershipChanged = true;
             }
@@ -122,6 +154,89 @@ public sealed class GroupCoordinator
         member = Reconcile(Model.Members[member.MemberId], request.OwnedPartitions, now);
 
         return new(_pending, Reply(member));
+    }
+
+    /// <summary>
+    /// KIP-345: a static member that joins again (a restart, or a second process with the same instance id) takes
+    /// the place of the member holding its instance id, with its partitions and target, so the group does not
+    /// rebalance. The new incarnation holds nothing yet, so whatever the previous one was told to give up counts as
+    /// released; it keeps the partitions it still targets, and the previous member id is fenced.
+    /// </summary>
+    private (GroupMember Member, bool MembershipChanged) ReplaceStaticMember(GroupMember previous, GroupMember? existing, HeartbeatRequest request)
+    {
+        var membershipChanged = false;
+        if (existing is not null && existing.MemberId != previous.MemberId)
+        {
+            // The new incarnation reuses the id of some other member: that one is gone.
+            Emit(new MemberRemoved(existing.MemberId, "rejoined"));
+            ForgetDeadlines(existing.MemberId);
+            membershipChanged = true;
+        }
+        var topics = request.SubscribedTopics?.ToImmutableSortedSet(StringComparer.Ordinal) ?? previous.SubscribedTopics;
+        var assignor = request.ServerAssignor is null ? previous.ServerAssignor : CanonicalAssignor(request.ServerAssignor);
+        var kept = previous.AssignedPartitions.Intersect(Model.TargetOf(previous.MemberId));
+        var replacement = previous with
+        {
+            MemberId = request.MemberId,
+            ClientId = request.ClientId,
+            SubscribedTopics = topics,
+            MemberEpoch = MemberEpochs.Join,
+            State = MemberState.Stable,
+            AssignedPartitions = kept,
+            PartitionsPendingRevocation = [],
+            SessionTimeoutMs = ClampSessionTimeout(request.SessionTimeoutMs),
+            RebalanceTimeoutMs = RebalanceTimeout(request.RebalanceTimeoutMs),
+            ServerAssignor = assignor,
+        };
+        Emit(new MemberReplaced(previous.MemberId, replacement));
+        ForgetDeadlines(previous.MemberId);
+        // Only a different subscription or assignor changes what the group must assign.
+        return (replacement, membershipChanged || !topics.SetEquals(previous.SubscribedTopics) || assignor != previous.ServerAssignor);
+    }
+
+    /// <summary>
+    /// A heartbeat with a leave epoch. A dynamic member, or a static one sending -1, leaves for good. A static member
+    /// sending -2 leaves temporarily, as a Kafka consumer with <c>group.instance.id</c> does on close: it keeps its
+    /// assignment (the partitions wait for it) until it rejoins or its session times out, so a restart moves nothing.
+    /// </summary>
+    private GroupResult<HeartbeatResponse> LeaveGroup(HeartbeatRequest request)
+    {
+        GroupMember member;
+        if (request.InstanceId is null)
+        {
+            member = Model.Members.GetValueOrDefault(request.MemberId) ?? throw new UnknownMemberException(Model.GroupId, request.MemberId);
+        }
+        else
+        {
+            member = Model.StaticMember(request.InstanceId) ?? throw new UnknownMemberException(Model.GroupId, request.MemberId);
+            if (member.MemberId != request.MemberId)
+            {
+                throw new FencedInstanceIdException(Model.GroupId, request.MemberId, request.InstanceId, member.MemberId);
+            }
+        }
+        if (request.InstanceId is not null && request.MemberEpoch == MemberEpochs.TemporaryLeave)
+        {
+            // The member stopped, so what it was releasing is released; its session clock keeps running from its
+            // last heartbeat, as in Kafka.
+            var left = member with
+            {
+                MemberEpoch = MemberEpochs.TemporaryLeave,
+                PartitionsPendingRevocation = [],
+                State = member.AssignedPartitions.SetEquals(Model.TargetOf(member.MemberId)) ? MemberState.Stable : MemberState.UnreleasedPartitions,
+            };
+            _revocationDeadlines.Remove(member.MemberId);
+            if (!left.SameAs(member))
+            {
+                Emit(new MemberUpserted(left));
+            }
+            member = left;
+        }
+        else
+        {
+            RemoveMembers([(member.MemberId, "left the group")]);
+        }
+        return new(_pending, new HeartbeatResponse(
+            request.MemberId, request.MemberEpoch, _options.HeartbeatIntervalMs, [], member.State, Model.GroupEpoch));
     }
 
     /// <summary>Removes a member that leaves on purpose; its partitions go to the others right away.</summary>
@@ -208,12 +323,95 @@ public sealed class GroupCoordinator
         return new(_pending, true);
     }
 
+    /// <summary>
+    /// Expires the committed offsets of an empty group (KIP-211): an offset goes once <paramref name="retention"/> has
+    /// passed since the group became empty, or since the offset was committed if that is later (an admin reset of an
+    /// empty group restarts the clock of what it wrote). A group with members keeps all its offsets. A group left
+    /// with no members and no offsets, empty for a whole retention, is deleted (<see cref="GroupDeleted"/>), as
+    /// Kafka's offset cleanup deletes it. Returns the expired partitions.
+    /// </summary>
+    /// <remarks>
+    /// Worked example, retention 7 days: the last member leaves on day 0 with t/0 committed on day -3; an admin
+    /// resets t/1 on day 2. On day 7 t/0 expires (7 days after the group emptied; its commit is older); t/1 expires
+    /// on day 9, and the group, now without offsets and empty since day 0, is deleted with it.
+    /// </remarks>
+    public GroupResult<IReadOnlyList<TopicPartition>> ExpireOffsets(TimeSpan retention)
+    {
+        _pending = [];
+        if (Model.Members.Count > 0 || !Model.HasState)
+        {
+            return new([], []);
+        }
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var retentionMs = (long)retention.TotalMilliseconds;
+        var emptySince = Model.EmptySinceMs ?? 0;
+        var expired = Model.Offsets
+            .Where(o => now - Math.Max(emptySince, o.Value.CommitTimestampMs) >= retentionMs)
+            .Select(o => o.Key)
+            .Order()
+            .ToList();
+        foreach (var partition in expired)
+        {
+            Emit(new OffsetExpired(partition));
+        }
+        if (Model.Offsets.Count == 0 && now - emptySince >= retentionMs)
+        {
+            Emit(new GroupDeleted());
+        }
+        return new(_pending, expired);
+    }
+
+    /// <summary>
+    /// Deletes the group, its offsets and epochs, with Kafka's rules: only a group without members can be deleted
+    /// (<see cref="NonEmptyGroupException"/>), and only one that exists (<see cref="GroupIdNotFoundException"/>).
+    /// The caller removes the persisted state and the registry entry when it sees <see cref="GroupDeleted"/>.
+    /// </summary>
+    public GroupResult<bool> DeleteGroup()
+    {
+        _pending = [];
+        if (!Model.HasState)
+        {
+            throw new GroupIdNotFoundException(Model.GroupId);
+        }
+        if (Model.Members.Count > 0)
+        {
+            throw new NonEmptyGroupException(Model.GroupId, Model.Members.Count);
+        }
+        Emit(new GroupDeleted());
+        return new(_pending, true);
+    }
+
+    /// <summary>
+    /// Resets committed offsets, only while the group has no members (<see cref="NonEmptyGroupException"/>), as
+    /// Kafka's <c>--reset-offsets</c>: the plan comes from <see cref="OffsetResetPlanner"/> and is committed as an
+    /// admin commit (member epoch -1) unless <paramref name="dryRun"/>, which changes nothing.
+    /// </summary>
+    /// <param name="spec">Where to move the offsets.</param>
+    /// <param name="partitions">The partitions to reset with their log bounds (and, for a datetime reset, their offset for the time).</param>
+    /// <param name="dryRun">Plan only.</param>
+    public GroupResult<IReadOnlyList<OffsetResetResult>> ResetOffsets(OffsetResetSpec spec, IReadOnlyList<PartitionLogBounds> partitions, bool dryRun)
+    {
+        _pending = [];
+        if (Model.Members.Count > 0)
+        {
+            throw new NonEmptyGroupException(Model.GroupId, Model.Members.Count);
+        }
+        var plan = OffsetResetPlanner.Plan(spec, partitions, Model.Offsets);
+        if (dryRun || plan.Count == 0)
+        {
+            return new([], plan);
+        }
+        var committed = Commit(new CommitRequest("", AdminMemberEpoch,
+            plan.Select(p => new PartitionOffset(p.Partition, p.NewOffset)).ToList()));
+        return new(committed.Events, plan);
+    }
+
     /// <summary>The group as describe shows it.</summary>
     public GroupDescription Describe() => new(
         Model.GroupId, Model.State, Model.GroupEpoch, Model.AssignmentEpoch, Model.Assignor,
         Model.Members.Values.OrderBy(m => m.MemberId, StringComparer.Ordinal).Select(m => new MemberDescription(
             m.MemberId, m.InstanceId, m.ClientId, m.MemberEpoch, m.State, [.. m.SubscribedTopics],
-            [.. m.AssignedPartitions], [.. m.PartitionsPendingRevocation], [.. Model.TargetOf(m.MemberId).Order()])).ToList(),
+            [.. m.AssignedPartitions], [.. m.PartitionsPendingRevocation], [.. Model.TargetOf(m.MemberId).Order()], m.ServerAssignor)).ToList(),
         new Dictionary<TopicPartition, CommittedOffset>(Model.Offsets));
 
     private void RemoveMembers(IReadOnlyList<(string MemberId, string Reason)> members)
@@ -221,11 +419,14 @@ public sealed class GroupCoordinator
         foreach (var (memberId, reason) in members)
         {
             Emit(new MemberRemoved(memberId, reason));
-            _sessionDeadlines.Remove(memberId);
-            _revocationDeadlines.Remove(memberId);
+            ForgetDeadlines(memberId);
         }
         BumpEpochIfNeeded(membershipChanged: true, Model.SubscribedPartitionCounts);
         ComputeTargetIfStale();
+        if (Model.Members.Count == 0)
+        {
+            Emit(new GroupEmptied(_time.GetUtcNow().ToUnixTimeMilliseconds()));
+        }
     }
 
     private void BumpEpochIfNeeded(bool membershipChanged, IReadOnlyDictionary<string, int> partitionCounts)
@@ -252,8 +453,33 @@ public sealed class GroupCoordinator
             .OrderBy(m => m.MemberId, StringComparer.Ordinal)
             .Select(m => new AssignmentMember(m.MemberId, m.SubscribedTopics, Model.TargetOf(m.MemberId)))
             .ToList());
-        var assignment = _assignor.Assign(spec, new TopicMetadata(Model.SubscribedPartitionCounts));
+        var preferred = PreferredAssignor();
+        if (preferred != Model.Assignor)
+        {
+            Emit(new AssignorSelected(preferred));
+        }
+        var assignment = Assignors.Get(Model.Assignor).Assign(spec, new TopicMetadata(Model.SubscribedPartitionCounts));
         Emit(new TargetAssignmentComputed(Model.GroupEpoch, assignment.Partitions));
+    }
+
+    /// <summary>
+    /// The assignor most members ask for, as Kafka's <c>computePreferredServerAssignor</c>; on a tie the group keeps the
+    /// one it uses (so a tie never flips the assignment back and forth), else the first by name. Without any
+    /// preference, the default.
+    /// </summary>
+    private string PreferredAssignor()
+    {
+        var votes = Model.Members.Values.Where(m => m.ServerAssignor is not null)
+            .GroupBy(m => m.ServerAssignor!, StringComparer.Ordinal)
+            .Select(g => (Name: g.Key, Count: g.Count()))
+            .ToList();
+        if (votes.Count == 0)
+        {
+            return Assignors.Canonical(Model.DefaultAssignor);
+        }
+        var most = votes.Max(v => v.Count);
+        var leaders = votes.Where(v => v.Count == most).Select(v => v.Name).Order(StringComparer.Ordinal).ToList();
+        return leaders.Contains(Model.Assignor) ? Model.Assignor : leaders[0];
     }
 
     private GroupMember Reconcile(GroupMember member, IReadOnlyList<TopicPartition>? ownedPartitions, DateTimeOffset now)
@@ -318,6 +544,17 @@ public sealed class GroupCoordinator
         [.. member.AssignedPartitions],
         member.State,
         Model.GroupEpoch);
+
+    /// <summary>The canonical name of a requested assignor (Kafka answers an unknown one with UNSUPPORTED_ASSIGNOR).</summary>
+    private static string? CanonicalAssignor(string? requested) => requested is null ? null : Assignors.Canonical(requested);
+
+    private int RebalanceTimeout(int requested) => requested > 0 ? requested : _options.DefaultRebalanceTimeoutMs;
+
+    private void ForgetDeadlines(string memberId)
+    {
+        _sessionDeadlines.Remove(memberId);
+        _revocationDeadlines.Remove(memberId);
+    }
 
     private int ClampSessionTimeout(int requested) =>
         requested <= 0 ? _options.DefaultSessionTimeoutMs

@@ -25,6 +25,7 @@ public enum MemberState
 /// <param name="PartitionsPendingRevocation">Partitions taken from the member that it has not confirmed releasing; it may still commit them, nobody else owns them yet.</param>
 /// <param name="SessionTimeoutMs">Silence after which the member is evicted.</param>
 /// <param name="RebalanceTimeoutMs">Time the member has to release revoked partitions before it is evicted.</param>
+/// <param name="ServerAssignor">The server-side assignor the member asked for (canonical name), or null for the group's default.</param>
 public sealed record GroupMember(
     string MemberId,
     string? InstanceId,
@@ -35,7 +36,8 @@ public sealed record GroupMember(
     ImmutableSortedSet<TopicPartition> AssignedPartitions,
     ImmutableSortedSet<TopicPartition> PartitionsPendingRevocation,
     int SessionTimeoutMs,
-    int RebalanceTimeoutMs)
+    int RebalanceTimeoutMs,
+    string? ServerAssignor = null)
 {
     /// <summary>True when the member owns the partition: assigned, or revoked but not yet released.</summary>
     public bool Owns(TopicPartition partition) =>
@@ -46,6 +48,7 @@ public sealed record GroupMember(
         MemberId == other.MemberId && InstanceId == other.InstanceId && ClientId == other.ClientId &&
         MemberEpoch == other.MemberEpoch && State == other.State &&
         SessionTimeoutMs == other.SessionTimeoutMs && RebalanceTimeoutMs == other.RebalanceTimeoutMs &&
+        ServerAssignor == other.ServerAssignor &&
         SubscribedTopics.SetEquals(other.SubscribedTopics) &&
         AssignedPartitions.SetEquals(other.AssignedPartitions) &&
         PartitionsPendingRevocation.SetEquals(other.PartitionsPendingRevocation);

@@ -15,7 +15,7 @@ public sealed class GroupSnapshot
     [Id(0)] public int GroupEpoch { get; set; }
     /// <summary>See <see cref="ConsumerGroupModel.AssignmentEpoch"/>.</summary>
     [Id(1)] public int AssignmentEpoch { get; set; }
-    /// <summary>Assignor name.</summary>
+    /// <summary>The assignor the group uses (the target was last computed with it).</summary>
     [Id(2)] public string Assignor { get; set; } = "";
     /// <summary>Members.</summary>
     [Id(3)] public List<MemberSnapshot> Members { get; set; } = [];
@@ -25,6 +25,8 @@ public sealed class GroupSnapshot
     [Id(5)] public Dictionary<string, int> SubscribedPartitionCounts { get; set; } = [];
     /// <summary>Committed offsets.</summary>
     [Id(6)] public List<OffsetSnapshot> Offsets { get; set; } = [];
+    /// <summary>See <see cref="ConsumerGroupModel.EmptySinceMs"/>.</summary>
+    [Id(7)] public long? EmptySinceMs { get; set; }
 }
 
 /// <summary>Persisted form of a <see cref="GroupMember"/>.</summary>
@@ -51,6 +53,8 @@ public sealed class MemberSnapshot
     [Id(8)] public int SessionTimeoutMs { get; set; }
     /// <summary>Rebalance timeout.</summary>
     [Id(9)] public int RebalanceTimeoutMs { get; set; }
+    /// <summary>The assignor the member asked for, or null.</summary>
+    [Id(10)] public string? ServerAssignor { get; set; }
 
     /// <summary>Copies a member.</summary>
     public static MemberSnapshot From(GroupMember m) => new()
@@ -65,13 +69,14 @@ public sealed class MemberSnapshot
         PartitionsPendingRevocation = [.. m.PartitionsPendingRevocation],
         SessionTimeoutMs = m.SessionTimeoutMs,
         RebalanceTimeoutMs = m.RebalanceTimeoutMs,
+        ServerAssignor = m.ServerAssignor,
     };
 
     /// <summary>Rebuilds the member.</summary>
     public GroupMember ToMember() => new(
         MemberId, InstanceId, ClientId, SubscribedTopics.ToImmutableSortedSet(StringComparer.Ordinal), MemberEpoch, State,
         AssignedPartitions.ToImmutableSortedSet(), PartitionsPendingRevocation.ToImmutableSortedSet(),
-        SessionTimeoutMs, RebalanceTimeoutMs);
+        SessionTimeoutMs, RebalanceTimeoutMs, ServerAssignor);
 }
 
 /// <summary>Persisted target assignment of one member.</summary>

@@ -42,6 +42,8 @@ public enum OrleansGroupsErrorCode
     OutOfOrderSequence,
     /// <summary>A newer instance of the same idempotent producer exists: this one is fenced.</summary>
     ProducerFenced,
+    /// <summary>Another member now holds this static member's instance id (<c>group.instance.id</c>): this one is fenced for good.</summary>
+    FencedInstanceId,
 }
 
 /// <summary>
@@ -253,4 +255,23 @@ public sealed class ProducerFencedException(long producerId, short epoch, short 
     [Id(1)] public short Epoch { get; } = epoch;
     /// <summary>The newest epoch the partition has seen.</summary>
     [Id(2)] public short CurrentEpoch { get; } = currentEpoch;
+}
+
+/// <summary>
+/// A newer member took over this member's static instance id (<c>group.instance.id</c>), as a restarted static
+/// member does: the request was not applied, and this member must stop for good (rejoining would fence the new one).
+/// </summary>
+[GenerateSerializer]
+public sealed class FencedInstanceIdException(string groupId, string memberId, string instanceId, string currentMemberId)
+    : OrleansGroupsException(OrleansGroupsErrorCode.FencedInstanceId,
+        $"Member '{memberId}' of group '{groupId}' is fenced: static instance id '{instanceId}' now belongs to member '{currentMemberId}'.")
+{
+    /// <summary>The group.</summary>
+    [Id(0)] public string GroupId { get; } = groupId;
+    /// <summary>The fenced member.</summary>
+    [Id(1)] public string MemberId { get; } = memberId;
+    /// <summary>The static instance id.</summary>
+    [Id(2)] public string InstanceId { get; } = instanceId;
+    /// <summary>The member that holds the instance id now.</summary>
+    [Id(3)] public string CurrentMemberId { get; } = currentMemberId;
 }

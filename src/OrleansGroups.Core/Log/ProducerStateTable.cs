@@ -77,17 +77,22 @@ public sealed class ProducerStateTable(TopicPartition partition)
         }
     }
 
-    /// <summary>Fills in the offset of a batch recorded while it was being appended.</summary>
-    public void Complete(long producerId, int baseSequence, long baseOffset, long appendTime)
+    /// <summary>
+    /// Fills in the offset of a batch recorded while it was being appended; records it afresh when the table was
+    /// rebuilt from the log meanwhile (another producer's failed append triggers a recovery).
+    /// </summary>
+    public void Complete(long producerId, short epoch, int baseSequence, int recordCount, long baseOffset, long appendTime)
     {
-        if (_producers.TryGetValue(producerId, out var entry))
+        if (_producers.TryGetValue(producerId, out var entry) && entry.Epoch == epoch)
         {
-            var index = entry.Batches.FindIndex(b => b.BaseSequence == baseSequence);
+            var index = entry.Batches.FindIndex(b => b.BaseSequence == baseSequence && b.LastSequence == LastSequence(baseSequence, recordCount));
             if (index >= 0)
             {
                 entry.Batches[index] = entry.Batches[index] with { BaseOffset = baseOffset, AppendTime = appendTime };
+                return;
             }
         }
+        Record(producerId, epoch, baseSequence, recordCount, baseOffset, appendTime);
     }
 
     /// <summary>Forgets everything (before a rebuild from the log).</summary>

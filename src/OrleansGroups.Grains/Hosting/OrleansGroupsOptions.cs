@@ -55,13 +55,29 @@ public sealed class AzureStorageSettings
 /// <summary>Consumer group settings.</summary>
 public sealed class GroupOptions
 {
-    /// <summary>Assignor for new groups: "uniform" (balanced and sticky, the default) or "range".</summary>
+    /// <summary>Default of <see cref="OffsetsRetention"/>: 7 days, as Kafka's <c>offsets.retention.minutes</c>.</summary>
+    public static readonly TimeSpan DefaultOffsetsRetention = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Assignor of groups whose members state no preference (<c>group.remote.assignor</c>): "uniform" (balanced and
+    /// sticky, the default; alias "sticky") or "range".
+    /// </summary>
     public string Assignor { get; set; } = Assignors.Default;
+
+    /// <summary>
+    /// How long the committed offsets of an empty group are kept (Kafka's <c>offsets.retention.minutes</c>, KIP-211),
+    /// counted from when its last member left; default 7 days. A group left without offsets is then deleted.
+    /// </summary>
+    /// <remarks>
+    /// Keep it longer than the longest time a consumer application may be stopped, or the application restarts from
+    /// <c>auto.offset.reset</c>. Expiry is checked while the group is active and whenever it is loaded.
+    /// </remarks>
+    public TimeSpan OffsetsRetention { get; set; } = DefaultOffsetsRetention;
 
     /// <summary>Protocol timings (session timeout, heartbeat interval...).</summary>
     public GroupCoordinatorOptions Coordinator { get; set; } = new();
 
-    /// <summary>How often a group looks for expired members (default 1 s). Eviction lags a session timeout by at most this.</summary>
+    /// <summary>How often a group looks for expired members and offsets (default 1 s). Eviction lags a session timeout by at most this.</summary>
     public TimeSpan ExpiryCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a group caches topic partition counts (default 5 s).</summary>

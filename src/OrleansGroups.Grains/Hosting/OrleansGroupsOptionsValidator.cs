@@ -45,6 +45,10 @@ public sealed class OrleansGroupsOptionsValidator : IValidateOptions<OrleansGrou
         {
             failures.Add("Groups.ExpiryCheckInterval must be positive.");
         }
+        if (groups.OffsetsRetention <= TimeSpan.Zero)
+        {
+            failures.Add($"Groups.OffsetsRetention is {groups.OffsetsRetention}; it must be positive (Kafka's default is 7 days).");
+        }
         try
         {
             Core.Assignment.Assignors.Get(groups.Assignor);

@@ -1,4 +1,5 @@
 using System.Net;
+using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Identity;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,6 +23,8 @@ public enum ClusteringKind
 /// </summary>
 public sealed class SiloSettings
 {
+    private TokenCredential? _credential;
+
     /// <summary>Default gateway port (clients connect here).</summary>
     public const int DefaultGatewayPort = 30000;
 
@@ -31,14 +34,33 @@ public sealed class SiloSettings
     /// <summary>memory or azure (default azure: durable).</summary>
     public StorageKind Storage { get; set; } = StorageKind.Azure;
 
-    /// <summary>Azure Storage connection string (default: Azurite on its default ports).</summary>
-    public string? ConnectionString { get; set; } = AzureStorageSettings.AzuriteConnectionString;
+    /// <summary>The <see cref="AdvertisedIp"/> value that lets the silo pick its own address at start.</summary>
+    public const string AutoAdvertisedIp = "auto";
 
-    /// <summary>Blob service URI for managed identity; used when no connection string is set.</summary>
+    /// <summary>
+    /// Azure Storage connection string. Null (the default) means Azurite on its default ports, unless
+    /// <see cref="BlobServiceUri"/> or <see cref="TableServiceUri"/> is set; empty means "no connection string":
+    /// the service URIs with <c>DefaultAzureCredential</c> (managed identity). See <see cref="EffectiveConnectionString"/>.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Blob service URI (e.g. https://account.blob.core.windows.net) for managed identity; used when no connection string is set.</summary>
     public Uri? BlobServiceUri { get; set; }
 
-    /// <summary>Table service URI for managed identity clustering; used when no connection string is set.</summary>
+    /// <summary>Table service URI (e.g. https://account.table.core.windows.net) for managed identity clustering; used when no connection string is set.</summary>
     public Uri? TableServiceUri { get; set; }
+
+    /// <summary>
+    /// The connection string in force: <see cref="ConnectionString"/> when it has text; null (use the service URIs with
+    /// <c>DefaultAzureCredential</c>) when it is empty or when a service URI is set; otherwise the Azurite development one.
+    /// </summary>
+    public string? EffectiveConnectionString =>
+        !string.IsNullOrWhiteSpace(ConnectionString) ? ConnectionString
+        : ConnectionString is not null || BlobServiceUri is not null || TableServiceUri is not null ? null
+        : AzureStorageSettings.AzuriteConnectionString;
+
+    /// <summary>True when Azure Storage is reached with service URIs and <c>DefaultAzureCredential</c> instead of a connection string.</summary>
+    public bool UsesManagedIdentity => EffectiveConnectionString is null;
 
     /// <summary>localhost or azure (default localhost).</summary>
     public ClusteringKind Clustering { get; set; } = ClusteringKind.Localhost;
@@ -58,8 +80,14 @@ public sealed class SiloSettings
     /// <summary>Localhost clustering: the primary silo's port (default: this silo's port, i.e. this silo is primary).</summary>
     public int? PrimarySiloPort { get; set; }
 
-    /// <summary>Address other silos and clients use to reach this silo (default 127.0.0.1).</summary>
+    /// <summary>
+    /// Address other silos and clients use to reach this silo (default 127.0.0.1). <c>auto</c> (Azure and containers):
+    /// the silo picks its own non-loopback address at start (the pod IP on Kubernetes); needs Azure clustering.
+    /// </summary>
     public string AdvertisedIp { get; set; } = "127.0.0.1";
+
+    /// <summary>True when <see cref="AdvertisedIp"/> is <c>auto</c>.</summary>
+    public bool HasAutoAdvertisedIp => string.Equals(AdvertisedIp, AutoAdvertisedIp, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Detect dead silos in about a second instead of 10–14 s (for local clusters and tests).</summary>
     public bool FastMembership { get; set; }
@@ -83,23 +111,39 @@ public sealed class SiloSettings
         {
             errors.Add("--cluster-id and --service-id must not be empty.");
         }
-        if (!IPAddress.TryParse(AdvertisedIp, out _))
+        if (HasAutoAdvertisedIp)
         {
-            errors.Add($"--advertised-ip '{AdvertisedIp}' is not an IP address.");
+            if (Clustering == ClusteringKind.Localhost)
+            {
+                errors.Add("--advertised-ip auto needs --clustering azure: localhost clustering needs a fixed address.");
+            }
         }
-        var needsAzure = Storage == StorageKind.Azure || Clustering == ClusteringKind.Azure;
-        if (needsAzure && string.IsNullOrWhiteSpace(ConnectionString) && BlobServiceUri is null)
+        else if (!IPAddress.TryParse(AdvertisedIp, out _))
         {
-            errors.Add("Azure storage or clustering needs --connection-string, or BlobServiceUri/TableServiceUri for managed identity.");
+            errors.Add($"--advertised-ip '{AdvertisedIp}' is not an IP address (or 'auto').");
         }
-        if (Clustering == ClusteringKind.Azure && string.IsNullOrWhiteSpace(ConnectionString) && TableServiceUri is null)
+        var identity = UsesManagedIdentity;
+        var noBlobService = identity && Storage == StorageKind.Azure && BlobServiceUri is null;
+        if (noBlobService)
         {
-            errors.Add("Azure clustering needs --connection-string or TableServiceUri.");
+            errors.Add("Azure storage without a connection string needs --blob-service-uri (managed identity), or pass --connection-string.");
+        }
+        if (identity && Clustering == ClusteringKind.Azure && TableServiceUri is null)
+        {
+            errors.Add("Azure clustering without a connection string needs --table-service-uri (managed identity), or pass --connection-string.");
+        }
+        foreach (var (name, uri) in new[] { ("--blob-service-uri", BlobServiceUri), ("--table-service-uri", TableServiceUri) })
+        {
+            if (uri is not null && (!uri.IsAbsoluteUri || uri.Scheme is not ("https" or "http")))
+            {
+                errors.Add($"{name} '{uri}' must be an absolute https URI, e.g. https://account.blob.core.windows.net.");
+            }
         }
         var validation = new OrleansGroupsOptionsValidator().Validate(null, EffectiveOptions());
         if (validation.Failed)
         {
-            errors.AddRange(validation.Failures);
+            // The options validator words the missing blob service in options terms; the line above already said it.
+            errors.AddRange(validation.Failures.Where(f => !(noBlobService && f.StartsWith("Azure storage needs", StringComparison.Ordinal))));
         }
         return errors;
     }
@@ -108,7 +152,7 @@ public sealed class SiloSettings
     public OrleansGroupsOptions EffectiveOptions()
     {
         Options.Storage = Storage;
-        Options.Azure.ConnectionString = ConnectionString;
+        Options.Azure.ConnectionString = EffectiveConnectionString;
         Options.Azure.BlobServiceUri ??= BlobServiceUri;
         Options.Azure.TableServiceUri ??= TableServiceUri;
         return Options;
@@ -117,7 +161,6 @@ public sealed class SiloSettings
     /// <summary>Configures clustering, endpoints and OrleansGroups on a silo.</summary>
     public void Apply(ISiloBuilder silo)
     {
-        var address = IPAddress.Parse(AdvertisedIp);
         silo.Configure<ClusterOptions>(o =>
         {
             o.ClusterId = ClusterId;
@@ -127,14 +170,26 @@ public sealed class SiloSettings
         {
             case ClusteringKind.Localhost:
                 silo.UseLocalhostClustering(SiloPort, GatewayPort,
-                    new IPEndPoint(address, PrimarySiloPort ?? SiloPort), ServiceId, ClusterId);
+                    new IPEndPoint(IPAddress.Parse(AdvertisedIp), PrimarySiloPort ?? SiloPort), ServiceId, ClusterId);
                 break;
             case ClusteringKind.Azure:
-                var tables = !string.IsNullOrWhiteSpace(ConnectionString)
-                    ? new TableServiceClient(ConnectionString)
-                    : new TableServiceClient(TableServiceUri, new DefaultAzureCredential());
+                var tables = CreateTableServiceClient();
                 silo.UseAzureStorageClustering(o => o.TableServiceClient = tables);
-                silo.ConfigureEndpoints(address, SiloPort, GatewayPort, listenOnAnyHostAddress: true);
+                if (HasAutoAdvertisedIp)
+                {
+                    // No advertised address: Orleans picks a non-loopback one at start (Kubernetes hosting sets the pod IP).
+                    silo.Configure<EndpointOptions>(o =>
+                    {
+                        o.SiloPort = SiloPort;
+                        o.GatewayPort = GatewayPort;
+                        o.SiloListeningEndpoint = new IPEndPoint(IPAddress.Any, SiloPort);
+                        o.GatewayListeningEndpoint = new IPEndPoint(IPAddress.Any, GatewayPort);
+                    });
+                }
+                else
+                {
+                    silo.ConfigureEndpoints(IPAddress.Parse(AdvertisedIp), SiloPort, GatewayPort, listenOnAnyHostAddress: true);
+                }
                 break;
         }
         if (FastMembership)
@@ -160,6 +215,57 @@ public sealed class SiloSettings
         });
     }
 
-    /// <summary>The gateway endpoint clients use.</summary>
-    public IPEndPoint GatewayEndpoint => new(IPAddress.Parse(AdvertisedIp), GatewayPort);
+    /// <summary>The gateway endpoint clients use (0.0.0.0 with an <c>auto</c> advertised address: the silo picks it at start).</summary>
+    public IPEndPoint GatewayEndpoint => new(HasAutoAdvertisedIp ? IPAddress.Any : IPAddress.Parse(AdvertisedIp), GatewayPort);
+
+    /// <summary>The table client of Azure clustering: from the connection string, or the table URI with <c>DefaultAzureCredential</c>.</summary>
+    public TableServiceClient CreateTableServiceClient() =>
+        EffectiveConnectionString is { } connectionString
+            ? new TableServiceClient(connectionString)
+            : new TableServiceClient(TableServiceUri ?? throw new InvalidOperationException("Set a connection string or a table service URI."),
+                Credential);
+
+    /// <summary>
+    /// Checks that the storage this silo needs answers within <paramref name="timeout"/>: the blob service for Azure
+    /// storage, the table service for Azure clustering. Returns null when it does, else one line saying what failed.
+    /// </summary>
+    public async Task<string?> ProbeStorageAsync(TimeSpan timeout)
+    {
+        if (Storage == StorageKind.Azure && await StorageProbe.CheckAsync(EffectiveOptions().Azure, timeout) is { } blobProblem)
+        {
+            return blobProblem;
+        }
+        if (Clustering != ClusteringKind.Azure)
+        {
+            return null;
+        }
+        TableServiceClient tables;
+        try
+        {
+            tables = CreateTableServiceClient();
+        }
+        catch (Exception e)
+        {
+            return $"invalid storage settings: {e.Message}";
+        }
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            // Listing one table needs only data-plane read rights (Storage Table Data Contributor).
+            await foreach (var _ in tables.QueryAsync(maxPerPage: 1, cancellationToken: cts.Token).AsPages(pageSizeHint: 1))
+            {
+                break;
+            }
+            return null;
+        }
+        catch (Exception e)
+        {
+            var reason = e is OperationCanceledException ? $"no answer within {timeout.TotalSeconds:0.#} s" : e.Message.Split('\n', 2)[0].Trim();
+            return $"Azure Storage is unreachable at {tables.Uri}: {reason}";
+        }
+    }
+
+    // One credential for the clustering client of this silo, created on first use. AZURE_CLIENT_ID selects a
+    // user-assigned managed identity.
+    private TokenCredential Credential => _credential ??= new DefaultAzureCredential();
 }

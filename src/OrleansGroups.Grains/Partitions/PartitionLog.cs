@@ -49,7 +49,18 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
         {
             return Task.CompletedTask;
         }
-        return _recovery ??= RecoverOnceAsync();
+        if (_recovery is { } running)
+        {
+            return running;
+        }
+        // Keep the task only while it runs: a store that completes synchronously must not leave a finished
+        // recovery behind, or the next failed append would never be followed by a real one.
+        var recovery = RecoverOnceAsync();
+        if (!recovery.IsCompleted)
+        {
+            _recovery = recovery;
+        }
+        return recovery;
 
         async Task RecoverOnceAsync()
         {
@@ -115,32 +126,34 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
         {
             return [];
         }
-        var index = FindEntry(offset);
-        var raw = new List<byte[]>();
-        var rawBytes = 0L;
-        // Whole runs until maxBytes is covered, reading neighbouring uncached runs of a segment in one request;
-        // the trim below keeps whole batches.
-        for (var i = index; i < _index.Count && (i == index || rawBytes < maxBytes); i++)
+        // Copy the entries this read needs: a recovery may rebuild the index while the read awaits storage.
+        var entries = new List<(IndexEntry Entry, long SegmentBase)>();
+        var planned = 0L;
+        for (var i = FindEntry(offset); i < _index.Count && (entries.Count == 0 || planned < maxBytes); i++)
         {
-            var entry = _index[i];
+            entries.Add((_index[i], SegmentOf(_index[i].FirstOffset).BaseOffset));
+            planned += _index[i].Length;
+        }
+        var raw = new List<byte[]>();
+        // Neighbouring uncached runs of a segment are read in one request; the trim below keeps whole batches.
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var (entry, segmentBase) = entries[i];
             if (_tailCache.TryGetValue(entry.FirstOffset, out var cached))
             {
                 raw.Add(cached);
-                rawBytes += cached.Length;
                 continue;
             }
-            var segmentBase = SegmentOf(entry.FirstOffset).BaseOffset;
             var end = i;
             var length = (long)entry.Length;
-            while (end + 1 < _index.Count && SegmentOf(_index[end + 1].FirstOffset).BaseOffset == segmentBase &&
-                   _index[end + 1].Position == _index[end].Position + _index[end].Length &&
-                   rawBytes + length < maxBytes && !_tailCache.ContainsKey(_index[end + 1].FirstOffset))
+            while (end + 1 < entries.Count && entries[end + 1].SegmentBase == segmentBase &&
+                   entries[end + 1].Entry.Position == entries[end].Entry.Position + entries[end].Entry.Length &&
+                   !_tailCache.ContainsKey(entries[end + 1].Entry.FirstOffset))
             {
                 end++;
-                length += _index[end].Length;
+                length += entries[end].Entry.Length;
             }
             raw.Add(await store.ReadAsync(_path, segmentBase, entry.Position, (int)length));
-            rawBytes += length;
             i = end;
         }
         return TrimToBatches(raw, offset, maxBytes);
@@ -292,7 +305,7 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
                 var header = items[i].Header;
                 if (header.ProducerId >= 0)
                 {
-                    _producers.Complete(header.ProducerId, header.BaseSequence, baseOffsets[i], appendTime);
+                    _producers.Complete(header.ProducerId, header.ProducerEpoch, header.BaseSequence, header.RecordCount, baseOffsets[i], appendTime);
                     _inFlightByProducer.Remove(InFlightKey(header));
                 }
                 items[i].Completion.TrySetResult(new AppendResult(baseOffsets[i], header.RecordCount, appendTime));

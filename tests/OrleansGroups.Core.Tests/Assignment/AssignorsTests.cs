@@ -15,9 +15,16 @@ public class AssignorsTests
         Assert.Equal("uniform", Assignors.Get(Assignors.Default).Name);
     }
 
+    [Fact]
+    public void StickyIsAnAliasOfUniform()
+    {
+        Assert.Same(UniformAssignor.Instance, Assignors.Get("sticky"));
+        Assert.Equal(["uniform", "uniform", "range"], new[] { "sticky", "uniform", "range" }.Select(Assignors.Canonical));
+    }
+
     [Theory]
     [InlineData("Uniform")]
-    [InlineData("sticky")]
+    [InlineData("cooperative-sticky")]
     [InlineData("")]
     public void UnknownNameIsRejected(string name) =>
         Assert.Contains("Unknown assignor", Assert.Throws<InvalidRequestException>(() => Assignors.Get(name)).Message);

@@ -38,9 +38,9 @@ internal static class GroupBuilders
     public static GroupMember Member(
         string memberId, int epoch, MemberState state = MemberState.Stable,
         ImmutableSortedSet<TopicPartition>? assigned = null, ImmutableSortedSet<TopicPartition>? pending = null,
-        string[]? topics = null) =>
-        new(memberId, InstanceId: null, ClientIdOf(memberId), (topics ?? [T]).ToImmutableSortedSet(StringComparer.Ordinal),
-            epoch, state, assigned ?? [], pending ?? [], SessionTimeoutMs, RebalanceTimeoutMs);
+        string[]? topics = null, string? instanceId = null, string? assignor = null) =>
+        new(memberId, instanceId, ClientIdOf(memberId), (topics ?? [T]).ToImmutableSortedSet(StringComparer.Ordinal),
+            epoch, state, assigned ?? [], pending ?? [], SessionTimeoutMs, RebalanceTimeoutMs, assignor);
 
     /// <summary>The expected reply; the interval is the long one only for a stable member at the group epoch.</summary>
     public static HeartbeatResponse Response(
@@ -98,11 +98,12 @@ internal static class GroupBuilders
     public static string Show(GroupMember m) =>
         $"{m.MemberId} epoch={m.MemberEpoch} {m.State} assigned=[{Show(m.AssignedPartitions)}] " +
         $"pending=[{Show(m.PartitionsPendingRevocation)}] topics=[{string.Join(",", m.SubscribedTopics)}] " +
-        $"instance={m.InstanceId ?? "-"} client={m.ClientId} session={m.SessionTimeoutMs} rebalance={m.RebalanceTimeoutMs}";
+        $"instance={m.InstanceId ?? "-"} client={m.ClientId} session={m.SessionTimeoutMs} rebalance={m.RebalanceTimeoutMs} assignor={m.ServerAssignor ?? "-"}";
 
     public static string Show(GroupEvent groupEvent) => groupEvent switch
     {
         MemberUpserted(var member) => $"MemberUpserted({Show(member)})",
+        MemberReplaced(var previous, var member) => $"MemberReplaced({previous} by {Show(member)})",
         GroupEpochBumped(var epoch, var counts) => $"GroupEpochBumped({epoch}, {Show(counts)})",
         TargetAssignmentComputed(var epoch, var target) =>
             $"TargetAssignmentComputed({epoch}, {string.Join("; ", target.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => $"{t.Key}=[{Show(t.Value)}]"))})",
@@ -116,7 +117,7 @@ internal static class GroupBuilders
     public static string Show(GroupSnapshot s)
     {
         var text = new StringBuilder();
-        text.AppendLine($"groupEpoch={s.GroupEpoch} assignmentEpoch={s.AssignmentEpoch} assignor={s.Assignor} counts={Show(s.SubscribedPartitionCounts)}");
+        text.AppendLine($"groupEpoch={s.GroupEpoch} assignmentEpoch={s.AssignmentEpoch} assignor={s.Assignor} counts={Show(s.SubscribedPartitionCounts)} emptySince={s.EmptySinceMs?.ToString() ?? "-"}");
         foreach (var member in s.Members)
             text.AppendLine("member " + Show(member.ToMember()));
         foreach (var target in s.Target)
@@ -182,9 +183,11 @@ internal sealed class TestGroup
     public TestGroup Reload()
     {
         var reloaded = new TestGroup(
-            ConsumerGroupModel.FromSnapshot(GroupBuilders.GroupId, Model.ToSnapshot(), Assignors.Default), Time, PartitionCounts);
+            ConsumerGroupModel.FromSnapshot(GroupBuilders.GroupId, Model.ToSnapshot(), Model.DefaultAssignor), Time, PartitionCounts);
         foreach (var (memberId, view) in Views)
             reloaded.Views[memberId] = view;
+        foreach (var (memberId, instanceId) in InstanceIds)
+            reloaded.InstanceIds[memberId] = instanceId;
         return reloaded;
     }
 
@@ -192,13 +195,40 @@ internal sealed class TestGroup
         Send(new HeartbeatRequest(memberId, 0, null, GroupBuilders.ClientIdOf(memberId), topics.Length == 0 ? [GroupBuilders.T] : topics, [],
             GroupBuilders.SessionTimeoutMs, GroupBuilders.RebalanceTimeoutMs));
 
+    /// <summary>Static instance id of each member that joined with one; its heartbeats carry it, as a Kafka client's do.</summary>
+    public Dictionary<string, string> InstanceIds { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>A static member (<c>group.instance.id</c>) joins, or a new incarnation takes over the instance id.</summary>
+    public GroupResult<HeartbeatResponse> JoinStatic(string memberId, string instanceId, params string[] topics)
+    {
+        var result = Coordinator.Heartbeat(new HeartbeatRequest(memberId, 0, instanceId, GroupBuilders.ClientIdOf(memberId),
+            topics.Length == 0 ? [GroupBuilders.T] : topics, [], GroupBuilders.SessionTimeoutMs, GroupBuilders.RebalanceTimeoutMs), PartitionCounts);
+        // The incarnation that held the instance id is gone from the group; the test may still act as its zombie.
+        foreach (var replaced in InstanceIds.Where(i => i.Value == instanceId && i.Key != memberId).Select(i => i.Key).ToList())
+        {
+            Views.Remove(replaced);
+        }
+        InstanceIds[memberId] = instanceId;
+        Views[memberId] = result.Response;
+        return result;
+    }
+
+    /// <summary>A heartbeat with a leave epoch (-1, or -2 for a static member's temporary leave).</summary>
+    public GroupResult<HeartbeatResponse> LeaveWithEpoch(string memberId, int leaveEpoch)
+    {
+        var result = Coordinator.Heartbeat(new HeartbeatRequest(memberId, leaveEpoch, InstanceIds.GetValueOrDefault(memberId),
+            GroupBuilders.ClientIdOf(memberId), null, null), PartitionCounts);
+        Views.Remove(memberId);
+        return result;
+    }
+
     /// <summary>A well-behaved heartbeat: the epoch and partitions of the member's last reply.</summary>
     public GroupResult<HeartbeatResponse> Heartbeat(string memberId) =>
         Heartbeat(memberId, Views[memberId].MemberEpoch, Views[memberId].Assignment);
 
     public GroupResult<HeartbeatResponse> Heartbeat(
         string memberId, int memberEpoch, IReadOnlyList<TopicPartition>? owned, IReadOnlyList<string>? topics = null) =>
-        Send(new HeartbeatRequest(memberId, memberEpoch, null, GroupBuilders.ClientIdOf(memberId), topics, owned));
+        Send(new HeartbeatRequest(memberId, memberEpoch, InstanceIds.GetValueOrDefault(memberId), GroupBuilders.ClientIdOf(memberId), topics, owned));
 
     public GroupResult<bool> Leave(string memberId)
     {

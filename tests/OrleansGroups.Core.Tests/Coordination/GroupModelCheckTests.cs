@@ -10,7 +10,7 @@ using static OrleansGroups.Core.Tests.Coordination.GroupBuilders;
 namespace OrleansGroups.Core.Tests.Coordination;
 
 /// <summary>
-/// Randomized model check. A seeded stream of joins, leaves, restarts, heartbeats, commits, topic growth,
+/// Randomized model check. A seeded stream of joins, leaves, restarts (static members under a new member id), heartbeats, commits, topic growth,
 /// subscription changes, grain reloads and clock jumps with expiry drives one group. Members are simulated
 /// clients: each holds what its last reply gave it plus partitions it was told to revoke and is still
 /// finishing, and reports exactly that. Replies are sometimes lost (the member keeps its old view and reports it
@@ -34,11 +34,24 @@ public class GroupModelCheckTests(ITestOutputHelper output)
     [InlineData(1, "range")]
     [InlineData(42, "range")]
     [InlineData(20250101, "range")]
-    public void RandomChurn_NeverSharesAPartition_AndQuiescesToTheTarget(int seed, string assignor)
-    {
-        var simulation = new Simulation(seed, assignor);
+    public void RandomChurn_NeverSharesAPartition_AndQuiescesToTheTarget(int seed, string assignor) =>
+        Check(new Simulation(seed, assignor, staticMembers: false), Steps);
 
-        for (var step = 1; step <= Steps; step++)
+    /// <summary>
+    /// The same churn with a third of the members static (<c>group.instance.id</c>): they also restart under a new
+    /// member id and take their previous incarnation's place, and the old incarnation is fenced if it speaks again.
+    /// </summary>
+    [Theory]
+    [InlineData(7, "uniform")]
+    [InlineData(2024, "uniform")]
+    [InlineData(11, "range")]
+    [InlineData(2024, "range")]
+    public void RandomChurnWithStaticMembers_NeverSharesAPartition_AndQuiescesToTheTarget(int seed, string assignor) =>
+        Check(new Simulation(seed, assignor, staticMembers: true), 2 * Steps, "static-restart", "fenced-instance");
+
+    private void Check(Simulation simulation, int steps, params string[] alsoExpected)
+    {
+        for (var step = 1; step <= steps; step++)
         {
             simulation.Run(step, simulation.RandomStep);
             if (step % 100 == 0)
@@ -52,13 +65,14 @@ public class GroupModelCheckTests(ITestOutputHelper output)
         [
             "join", "leave", "rejoin", "revoke", "slow-release", "unreleased", "lost-reply", "late-request", "fenced",
             "session-expiry", "rebalance-expiry", "commit", "stale-commit-rejected", "grow", "resubscribe", "reload",
+            .. alsoExpected,
         ];
         foreach (var kind in expected)
-            Assert.True(seen.GetValueOrDefault(kind) > 0, $"seed {seed} ({assignor}) never saw '{kind}'");
+            Assert.True(seen.GetValueOrDefault(kind) > 0, $"{simulation} never saw '{kind}'");
     }
 
     /// <summary>One simulated group and its members' client-side state.</summary>
-    private sealed class Simulation(int seed, string assignor)
+    private sealed class Simulation(int seed, string assignor, bool staticMembers)
     {
         private const int MaxMembers = 6;
         private const int RevocationTimeoutMs = 5_000; // shorter than the session, so revocation timeouts happen too
@@ -73,6 +87,8 @@ public class GroupModelCheckTests(ITestOutputHelper output)
         private bool _quiescing;
 
         public Dictionary<string, int> Seen { get; } = new(StringComparer.Ordinal);
+
+        public override string ToString() => $"seed {seed} ({assignor}{(staticMembers ? ", static members" : "")})";
 
         private ConsumerGroupModel Model => _group.Model;
 
@@ -89,7 +105,7 @@ public class GroupModelCheckTests(ITestOutputHelper output)
             catch (Exception e) when (e is XunitException or OrleansGroupsException or InvalidOperationException)
             {
                 throw new XunitException(
-                    $"seed {seed} ({assignor}), step {step}: {e.GetType().Name}: {e.Message}{Environment.NewLine}Recent actions:{Environment.NewLine}" +
+                    $"{this}, step {step}: {e.GetType().Name}: {e.Message}{Environment.NewLine}Recent actions:{Environment.NewLine}" +
                     string.Join(Environment.NewLine, _recent) + Environment.NewLine + Show(Model.ToSnapshot()), e);
             }
         }
@@ -103,6 +119,8 @@ public class GroupModelCheckTests(ITestOutputHelper output)
                 Leave(PickClient());
             else if (roll < 15)
                 Rejoin(PickClient());
+            else if (staticMembers && roll < 18 && PickStaticClient() is { } restarting)
+                StaticRestart(restarting);
             else if (roll < 60)
                 RandomHeartbeat(PickClient());
             else if (roll < 75)
@@ -160,7 +178,9 @@ public class GroupModelCheckTests(ITestOutputHelper output)
         private void Join()
         {
             var memberId = $"m{_nextId++:D2}";
-            _clients[memberId] = new Client(Subscriptions[_random.Next(Subscriptions.Length)]);
+            // A third of the members are static (group.instance.id), so restarts can hand their partitions over.
+            var instanceId = staticMembers && _random.Next(3) == 0 ? $"i-{memberId}" : null;
+            _clients[memberId] = new Client(Subscriptions[_random.Next(Subscriptions.Length)]) { InstanceId = instanceId };
             Note($"{memberId} joins [{string.Join(",", _clients[memberId].Topics)}]");
             Count("join");
             SendJoin(memberId);
@@ -179,7 +199,40 @@ public class GroupModelCheckTests(ITestOutputHelper output)
             var client = _clients[memberId];
             client.History.Clear();
             client.Releasing.Clear();
-            Send(memberId, new HeartbeatRequest(memberId, 0, null, ClientIdOf(memberId), client.Topics, [], SessionTimeoutMs, RevocationTimeoutMs));
+            Send(memberId, new HeartbeatRequest(memberId, 0, client.InstanceId, ClientIdOf(memberId), client.Topics, [], SessionTimeoutMs, RevocationTimeoutMs));
+        }
+
+        /// <summary>
+        /// A static member's process restarts under a new member id with the same instance id: the new incarnation
+        /// holds nothing and takes the old one's place (KIP-345). Now and then the old incarnation, not quite dead,
+        /// sends one more heartbeat: it must be fenced and change nothing.
+        /// </summary>
+        private void StaticRestart(string memberId)
+        {
+            var old = _clients[memberId];
+            var newId = $"m{_nextId++:D2}";
+            Note($"{memberId} ({old.InstanceId}) restarts as {newId}");
+            Count("static-restart");
+            _clients.Remove(memberId);
+            _clients[newId] = new Client(old.Topics) { InstanceId = old.InstanceId };
+            SendJoin(newId);
+            if (old.History.Count > 0 && _random.Next(2) == 0)
+            {
+                var before = Show(Model.ToSnapshot());
+                Note($"  {memberId}'s zombie heartbeats epoch {old.Current.MemberEpoch}");
+                var error = Assert.Throws<FencedInstanceIdException>(() => _group.Coordinator.Heartbeat(
+                    new HeartbeatRequest(memberId, old.Current.MemberEpoch, old.InstanceId, ClientIdOf(memberId), null, old.Holding.ToList()),
+                    _group.PartitionCounts));
+                Assert.Equal(newId, error.CurrentMemberId);
+                Assert.Equal(before, Show(Model.ToSnapshot()));
+                Count("fenced-instance");
+            }
+        }
+
+        private string? PickStaticClient()
+        {
+            var candidates = _clients.Where(c => c.Value.InstanceId is not null).Select(c => c.Key).Order(StringComparer.Ordinal).ToList();
+            return candidates.Count == 0 ? null : candidates[_random.Next(candidates.Count)];
         }
 
         private void Leave(string memberId)
@@ -211,7 +264,7 @@ public class GroupModelCheckTests(ITestOutputHelper output)
             var client = _clients[memberId];
             IReadOnlyList<TopicPartition>? owned = ownedUnchanged ? null : client.Holding.Order().ToList();
             Note($"{memberId} heartbeats epoch {client.Current.MemberEpoch} owning {(owned is null ? "(unchanged)" : $"[{Show(owned)}]")}{(replyLost ? ", reply lost" : "")}");
-            Send(memberId, new HeartbeatRequest(memberId, client.Current.MemberEpoch, null, ClientIdOf(memberId), null, owned), replyLost);
+            Send(memberId, new HeartbeatRequest(memberId, client.Current.MemberEpoch, client.InstanceId, ClientIdOf(memberId), null, owned), replyLost);
         }
 
         /// <summary>
@@ -229,7 +282,7 @@ public class GroupModelCheckTests(ITestOutputHelper output)
             var before = Show(Model.ToSnapshot());
             try
             {
-                Send(memberId, new HeartbeatRequest(memberId, view.MemberEpoch, null, ClientIdOf(memberId), null, view.Assignment));
+                Send(memberId, new HeartbeatRequest(memberId, view.MemberEpoch, client.InstanceId, ClientIdOf(memberId), null, view.Assignment));
             }
             catch (FencedMemberEpochException)
             {
@@ -247,7 +300,7 @@ public class GroupModelCheckTests(ITestOutputHelper output)
             client.Topics = Subscriptions[_random.Next(Subscriptions.Length)];
             Note($"{memberId} subscribes to [{string.Join(",", client.Topics)}]");
             Count("resubscribe");
-            Send(memberId, new HeartbeatRequest(memberId, client.Current.MemberEpoch, null, ClientIdOf(memberId), client.Topics,
+            Send(memberId, new HeartbeatRequest(memberId, client.Current.MemberEpoch, client.InstanceId, ClientIdOf(memberId), client.Topics,
                 client.Holding.Order().ToList()));
         }
 
@@ -461,6 +514,9 @@ public class GroupModelCheckTests(ITestOutputHelper output)
     private sealed class Client(string[] topics)
     {
         public string[] Topics { get; set; } = topics;
+
+        /// <summary>The static instance id, or null for a dynamic member.</summary>
+        public string? InstanceId { get; init; }
 
         /// <summary>The last five distinct replies since the member (re)joined, oldest first.</summary>
         public List<HeartbeatResponse> History { get; } = [];

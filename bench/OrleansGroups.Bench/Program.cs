@@ -1,0 +1,227 @@
+using System.Globalization;
+using System.Runtime;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using OrleansGroups.Bench;
+using OrleansGroups.Hosting;
+
+// Produce benchmarks (issue 3 item 10): see bench/README.md. Progress goes to stderr, the markdown table to stdout.
+var options = BenchOptions.Parse(args);
+if (options is null)
+{
+    return 2;
+}
+void Say(string line) => Console.Error.WriteLine($"[bench {DateTime.Now:HH:mm:ss}] {line}");
+
+var loadAtStart = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+var scenarios = new List<ScenarioResult>();
+var floor = new List<FloorResult>();
+int[] partitionCounts = [1, 4, 16];
+int[] producerCounts = [1, 4];
+const int BatchApiSize = 1_000;
+
+if (options.Storage is "memory" or "both")
+{
+    Say("memory: starting an in-process silo and a client");
+    await using var cluster = await BenchCluster.StartAsync(StorageKind.Memory, null);
+    await RunStorageAsync(cluster, "memory", options.MemoryRecords, options.MemoryLatencyRecords, withInSiloPath: true, azuritePid: null);
+}
+
+if (options.Storage is "azure" or "both")
+{
+    var scripts = LocalAzurite.FindRepositoryScriptsDirectory()
+        ?? throw new InvalidOperationException("scripts/azurite not found above the benchmark or the current directory: run from the repository.");
+    Say($"azurite: starting the emulator from scripts/azurite ({(options.AzuriteInMemory ? "in memory" : "persisting to a temporary directory")})");
+    await using var azurite = await LocalAzurite.StartAsync(scripts, inMemory: options.AzuriteInMemory);
+    var floorTime = TimeSpan.FromSeconds(options.FloorSeconds);
+    foreach (var (name, bytes, blobs) in new[] { ("100 B, sequential", 100, 1), ("64 KB, sequential", 64 * 1024, 1), ("100 B, 4 blobs in parallel", 100, 4) })
+    {
+        var result = await AzuriteFloor.MeasureAsync(azurite.ConnectionString, name, bytes, blobs, floorTime);
+        Say($"  floor {name}: {result.AppendsPerSecond:N0} appends/s, {result.MBPerSecond:N2} MB/s");
+        floor.Add(result);
+    }
+    Say("azurite: starting an in-process silo on it and a client");
+    await using var cluster = await BenchCluster.StartAsync(StorageKind.Azure, azurite.ConnectionString);
+    await RunStorageAsync(cluster, "azurite", options.AzureRecords, options.AzureLatencyRecords, withInSiloPath: false, azurite.ProcessId);
+}
+
+var codec = new List<CodecResult> { ProduceBenchmarks.MeasureCodec(500) };
+var report = new BenchReport(
+    DateTime.Now.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
+    Machine(),
+    new Dictionary<string, string>
+    {
+        ["repetitions"] = options.Repetitions.ToString(CultureInfo.InvariantCulture),
+        ["memory records/run"] = options.MemoryRecords.ToString("N0", CultureInfo.InvariantCulture),
+        ["azurite records/run"] = options.AzureRecords.ToString("N0", CultureInfo.InvariantCulture),
+        ["one-at-a-time records/run (memory, azurite)"] = $"{options.MemoryLatencyRecords:N0}, {options.AzureLatencyRecords:N0}",
+        ["value"] = $"{ProduceBenchmarks.ValueBytes} B, no key, no headers (MB/s counts values)",
+        ["window"] = $"{ProduceBenchmarks.Window:N0} outstanding records per producer",
+        ["producer"] = "default ProducerOptions (idempotent)",
+        ["azurite"] = options.AzuriteInMemory ? "in memory" : "persisting to disk",
+        ["commit"] = options.Commit ?? "unknown",
+        ["load average at start"] = loadAtStart,
+    },
+    floor, codec, scenarios, Targets(scenarios));
+
+var markdown = report.ToMarkdown();
+Directory.CreateDirectory(options.OutputDirectory);
+var stem = Path.Combine(options.OutputDirectory, $"produce-{DateTime.Now:yyyy-MM-dd}");
+await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+await File.WriteAllTextAsync(stem + ".md", markdown);
+Console.WriteLine(markdown);
+Say($"wrote {stem}.json and {stem}.md");
+return 0;
+
+async Task RunStorageAsync(BenchCluster cluster, string storage, long records, long latencyRecords, bool withInSiloPath, int? azuritePid)
+{
+    var bench = new ProduceBenchmarks(cluster, Say, azuritePid);
+    var client = cluster.ClientGrains;
+    var matrix = new List<(string Path, IGrainFactory Grains, int Partitions, int Producers, int BatchSize)>();
+    foreach (var partitions in partitionCounts)
+    {
+        foreach (var producers in producerCounts)
+        {
+            matrix.Add(("client", client, partitions, producers, 0));
+        }
+    }
+    // Where the client's per-record cost goes: the same load in calls of 1,000 records.
+    matrix.Add(($"client, batches of {BatchApiSize}", client, 4, 1, BatchApiSize));
+    if (withInSiloPath)
+    {
+        // Where the network hop's cost goes: the silo's own grain factory (no TCP; arguments are still copied).
+        matrix.Add(("in-silo", cluster.SiloGrains, 4, 1, 0));
+        matrix.Add(("in-silo", cluster.SiloGrains, 4, 4, 0));
+    }
+
+    Say($"{storage}: warm-up (JIT, connections), not recorded");
+    await bench.ThroughputAsync(client, "client", 4, 4, Math.Min(records, 50_000), 0);
+    await bench.OneAtATimeAsync(client, "client", Math.Min(latencyRecords, 200), 0);
+
+    var results = matrix.Select(m => new ScenarioResult("throughput", storage, m.Path, m.Partitions, m.Producers, records, [])).ToList();
+    var latency = new ScenarioResult("one-at-a-time", storage, "client", 1, 1, latencyRecords, []);
+    // Repetition-major order, so slow drift (a growing Azurite database, a noisy neighbour) spreads over every scenario.
+    for (var repetition = 1; repetition <= options.Repetitions; repetition++)
+    {
+        for (var i = 0; i < matrix.Count; i++)
+        {
+            var (path, grains, partitions, producers, batchSize) = matrix[i];
+            var run = await bench.ThroughputAsync(grains, path.Split(',')[0], partitions, producers, records, repetition, batchSize);
+            results[i].Runs.Add(run);
+            Say($"{storage} {path} {partitions}p x {producers} producers, rep {repetition}: {run.RecordsPerSecond:N0} records/s, " +
+                $"{run.RecordsPerAppend:N0} records/append, {run.RecordsPerCall:N0} records/call, call {run.MeanCallMs:N2} ms, " +
+                $"storage {run.MeanStorageAppendMs:N2} ms, CPU {run.CpuPercentOfMachine:N0}% (Azurite {run.AzuriteCpuPercent:N0}%, others {run.OtherProcessesCpuPercent:N0}%)");
+        }
+        var one = await bench.OneAtATimeAsync(client, "client", latencyRecords, repetition);
+        latency.Runs.Add(one);
+        Say($"{storage} one-at-a-time, rep {repetition}: {one.RecordsPerSecond:N0} records/s, p50 {one.P50Ms:N2} ms, p99 {one.P99Ms:N2} ms");
+    }
+    scenarios.AddRange(results);
+    scenarios.Add(latency);
+}
+
+static List<string> Targets(List<ScenarioResult> scenarios)
+{
+    var targets = new List<string>();
+    var azure = scenarios.Where(s => s.Mode == "throughput" && s.Storage == "azurite").ToList();
+    var memory = scenarios.Where(s => s.Mode == "throughput" && s.Storage == "memory" && s.Path == "client").ToList();
+    azure = azure.Where(s => s.Path == "client").ToList();
+    foreach (var s in azure.Where(s => s.Partitions == 4))
+    {
+        targets.Add(Verdict(s.RecordsPerSecond.Median >= 50_000, $"Azurite >= 50,000 records/s with 4 partitions ({s.Producers} producer(s)): {s.RecordsPerSecond.Median:N0}"));
+    }
+    if (azure.Count > 0)
+    {
+        var perAppend = string.Join(", ", azure.Select(s => $"{s.Partitions}p x {s.Producers}: {s.RecordsPerAppend.Median:N0}"));
+        targets.Add(Verdict(azure.All(s => s.RecordsPerAppend.Median >= 100), $"Azurite >= 100 records per append under load: {perAppend}"));
+    }
+    foreach (var s in memory)
+    {
+        targets.Add(Verdict(s.RecordsPerSecond.Median >= 200_000, $"Memory >= 200,000 records/s ({s.Partitions}p x {s.Producers}): {s.RecordsPerSecond.Median:N0}"));
+    }
+    return targets;
+
+    static string Verdict(bool met, string text) => $"{(met ? "met" : "MISSED")}: {text}";
+}
+
+static Dictionary<string, string> Machine()
+{
+    var cpu = File.Exists("/proc/cpuinfo")
+        ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+        : null;
+    var memory = File.Exists("/proc/meminfo")
+        ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+        : null;
+    var gib = memory is not null && long.TryParse(memory.Split(' ')[0], out var kb) ? $"{kb / 1024.0 / 1024:N0} GiB" : "unknown";
+    return new Dictionary<string, string>
+    {
+        ["cpu"] = $"{cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}, {Environment.ProcessorCount} logical cores",
+        ["memory"] = gib,
+        ["os"] = RuntimeInformation.OSDescription,
+        ["runtime"] = $"{RuntimeInformation.FrameworkDescription}, {(GCSettings.IsServerGC ? "server" : "workstation")} GC",
+        ["orleans"] = (typeof(Grain).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false).FirstOrDefault() as System.Reflection.AssemblyInformationalVersionAttribute)?.InformationalVersion.Split('+', ' ')[0].TrimEnd('.') ?? "unknown",
+    };
+}
+
+/// <summary>Command-line options of the benchmark.</summary>
+internal sealed record BenchOptions(
+    string Storage, int Repetitions, long MemoryRecords, long AzureRecords, long MemoryLatencyRecords, long AzureLatencyRecords,
+    bool AzuriteInMemory, double FloorSeconds, string OutputDirectory, string? Commit)
+{
+    private const string Usage = """
+        Usage: OrleansGroups.Bench [options]
+          --storage memory|azure|both   which storage to run (default both)
+          --repetitions N               repetitions of each scenario (default 3)
+          --memory-records N            records per memory throughput run (default 500000)
+          --azure-records N             records per Azurite throughput run (default 300000)
+          --memory-latency-records N    records per memory one-at-a-time run (default 10000)
+          --azure-latency-records N     records per Azurite one-at-a-time run (default 2000)
+          --azurite-in-memory           keep Azurite's data in memory (default: a temporary directory)
+          --floor-seconds S             seconds per Azurite floor measurement (default 3)
+          --out DIR                     where produce-<date>.json/.md go (default bench/results)
+          --commit SHA                  recorded in the results
+        """;
+
+    public static BenchOptions? Parse(string[] args)
+    {
+        var o = new BenchOptions("both", 3, 500_000, 300_000, 10_000, 2_000, false, 3, DefaultOutput(), null);
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--storage": o = o with { Storage = Next() }; break;
+                case "--repetitions": o = o with { Repetitions = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
+                case "--memory-records": o = o with { MemoryRecords = long.Parse(Next(), CultureInfo.InvariantCulture) }; break;
+                case "--azure-records": o = o with { AzureRecords = long.Parse(Next(), CultureInfo.InvariantCulture) }; break;
+                case "--memory-latency-records": o = o with { MemoryLatencyRecords = long.Parse(Next(), CultureInfo.InvariantCulture) }; break;
+                case "--azure-latency-records": o = o with { AzureLatencyRecords = long.Parse(Next(), CultureInfo.InvariantCulture) }; break;
+                case "--azurite-in-memory": o = o with { AzuriteInMemory = true }; break;
+                case "--floor-seconds": o = o with { FloorSeconds = double.Parse(Next(), CultureInfo.InvariantCulture) }; break;
+                case "--out": o = o with { OutputDirectory = Path.GetFullPath(Next()) }; break;
+                case "--commit": o = o with { Commit = Next() }; break;
+                default:
+                    Console.Error.WriteLine(args[i] is "--help" or "-h" ? Usage : $"unknown option '{args[i]}'\n{Usage}");
+                    return null;
+            }
+        }
+        if (o.Storage is not ("memory" or "azure" or "both"))
+        {
+            Console.Error.WriteLine($"--storage must be memory, azure or both\n{Usage}");
+            return null;
+        }
+        return o;
+    }
+
+    private static string DefaultOutput()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "OrleansGroups.sln")))
+            {
+                return Path.Combine(dir.FullName, "bench", "results");
+            }
+        }
+        return Path.Combine(Directory.GetCurrentDirectory(), "results");
+    }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs the benchmarks in Release and writes bench/results/produce-<yyyy-MM-dd>.json and .md
+# (the markdown table is also printed).
+#
+#   bench/run.sh [benchmark options]      e.g. --storage memory, --repetitions 5; --help lists them
+#
+# Installs Azurite's pinned npm package (npm ci in scripts/azurite) when it is missing. The benchmark
+# starts its own Azurite on free ports and an in-process silo, and stops both when it ends.
+# About 3-4 minutes on a 2-core machine.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO_ROOT"
+
+if [[ ! -x scripts/azurite/node_modules/.bin/azurite ]]; then
+  command -v npm >/dev/null 2>&1 || { echo "run.sh: npm is needed to install Azurite (scripts/azurite)" >&2; exit 1; }
+  echo "run.sh: installing Azurite (npm ci in scripts/azurite)..." >&2
+  (cd scripts/azurite && npm ci --no-audit --no-fund)
+fi
+
+echo "run.sh: building (Release)..." >&2
+dotnet build bench/OrleansGroups.Bench/OrleansGroups.Bench.csproj -c Release -nologo -v q
+
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ -n "$(git status --porcelain -- src bench 2>/dev/null)" ]]; then
+  commit="$commit+local-changes"
+fi
+
+exec dotnet bench/OrleansGroups.Bench/bin/Release/net10.0/OrleansGroups.Bench.dll --commit "$commit" "$@"
