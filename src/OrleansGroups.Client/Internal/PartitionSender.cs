@@ -137,8 +137,9 @@ internal sealed class PartitionSender(TopicPartition partition, IPartitionGrain 
         {
             try
             {
-                // The grain stamps the base offset into the array it receives; send a copy so a retry is byte-identical.
-                var result = await grain.Append(identity is null ? batch : (byte[])batch.Clone());
+                // Orleans copies arguments (over the wire or, in-process, because byte[] is mutable), so the base
+                // offset the grain stamps into its copy never reaches this array: a retry is byte-identical.
+                var result = await grain.Append(batch);
                 if (identity is not null)
                 {
                     _nextSequence = (int)(((long)_nextSequence + records.Count) % ((long)int.MaxValue + 1));
