@@ -13,6 +13,12 @@ public interface IConsumerGroupGrain : IGrainWithStringKey
     /// <summary>Joins (epoch 0) or heartbeats; returns the partitions the member owns now.</summary>
     Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request);
 
+    /// <summary>
+    /// Registers a member's doorbell (see <see cref="IGroupMemberObserver"/>). Kept in memory only: register again
+    /// after a rejoin and now and then, since the group may have moved to another silo.
+    /// </summary>
+    Task Watch(string memberId, IGroupMemberObserver observer);
+
     /// <summary>Leaves the group; the member's partitions go to the others at once.</summary>
     Task Leave(string memberId);
 

@@ -28,6 +28,11 @@ public sealed class Consumer : IAsyncDisposable
     private readonly Dictionary<TopicPartition, PartitionFetch> _partitions = [];
     private readonly CancellationTokenSource _stopping = new();
     private TaskCompletionSource _dataAvailable = NewSignal();
+    private TaskCompletionSource _doorbell = NewSignal();
+    private bool _rung;
+    private GroupDoorbell? _observer;
+    private IGroupMemberObserver? _observerReference;
+    private int _heartbeatsSinceWatch;
     private IReadOnlyList<string> _topics = [];
     private Task? _heartbeatLoop;
     private Exception? _fatal;
@@ -261,6 +266,7 @@ public sealed class Consumer : IAsyncDisposable
             {
             }
         }
+        ReleaseDoorbell();
         return true;
     }
 
@@ -323,6 +329,12 @@ public sealed class Consumer : IAsyncDisposable
                     sendSubscription || MemberEpoch == 0 ? _options.GroupRemoteAssignor : null));
                 sendSubscription = false;
                 lastHeartbeat = DateTimeOffset.UtcNow;
+                // Register the doorbell after joining and now and then: the group keeps it in memory only.
+                if (MemberEpoch == 0 || ++_heartbeatsSinceWatch >= WatchEvery)
+                {
+                    _heartbeatsSinceWatch = 0;
+                    await WatchAsync();
+                }
             }
             catch (Exception e) when (e is UnknownMemberException or FencedMemberEpochException)
             {
@@ -400,8 +412,83 @@ public sealed class Consumer : IAsyncDisposable
             }
             if (revoked.Count == 0)
             {
-                await DelayAsync(TimeSpan.FromMilliseconds(response.HeartbeatIntervalMs), cancellationToken);
+                await WaitForHeartbeatAsync(TimeSpan.FromMilliseconds(response.HeartbeatIntervalMs), cancellationToken);
             }
+        }
+    }
+
+    /// <summary>Heartbeats between doorbell registrations.</summary>
+    private const int WatchEvery = 30;
+
+    /// <summary>Waits for the heartbeat interval, or less when the group rings the doorbell.</summary>
+    private async Task WaitForHeartbeatAsync(TimeSpan interval, CancellationToken cancellationToken)
+    {
+        Task doorbell;
+        lock (_gate)
+        {
+            if (_rung)
+            {
+                _rung = false;
+                return;
+            }
+            doorbell = _doorbell.Task;
+        }
+        await Task.WhenAny(doorbell, Task.Delay(interval, cancellationToken));
+        lock (_gate)
+        {
+            _rung = false;
+            if (_doorbell.Task.IsCompleted)
+            {
+                _doorbell = NewSignal();
+            }
+        }
+    }
+
+    private void Ring()
+    {
+        lock (_gate)
+        {
+            _rung = true;
+            _doorbell.TrySetResult();
+        }
+    }
+
+    private async Task WatchAsync()
+    {
+        try
+        {
+            _observer ??= new GroupDoorbell(this);
+            _observerReference ??= _grains.CreateObjectReference<IGroupMemberObserver>(_observer);
+            await _group.Watch(MemberId, _observerReference);
+        }
+        catch (Exception)
+        {
+            // Without a doorbell the member still converges, one heartbeat interval at a time.
+        }
+    }
+
+    private void ReleaseDoorbell()
+    {
+        if (_observerReference is { } reference)
+        {
+            try
+            {
+                _grains.DeleteObjectReference<IGroupMemberObserver>(reference);
+            }
+            catch (Exception)
+            {
+            }
+            _observerReference = null;
+        }
+    }
+
+    /// <summary>The object the group calls; the consumer keeps it referenced (Orleans holds observers weakly).</summary>
+    private sealed class GroupDoorbell(Consumer consumer) : IGroupMemberObserver
+    {
+        public Task OnGroupChanged()
+        {
+            consumer.Ring();
+            return Task.CompletedTask;
         }
     }
 

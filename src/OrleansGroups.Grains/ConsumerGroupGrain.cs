@@ -26,6 +26,8 @@ internal sealed class ConsumerGroupGrain(
     private IReadOnlyCollection<string> _partitionCountsFor = [];
     private DateTimeOffset _partitionCountsAt;
     private bool _registered;
+    private readonly Dictionary<string, IGroupMemberObserver> _observers = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _rungAndNotYetHeard = new(StringComparer.Ordinal);
 
     private string GroupId => this.GetPrimaryKeyString();
 
@@ -47,15 +49,57 @@ internal sealed class ConsumerGroupGrain(
     public async Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request)
     {
         var counts = await PartitionCountsAsync(_coordinator.SubscribedTopics(request.SubscribedTopics));
+        _rungAndNotYetHeard.Remove(request.MemberId);
         var result = _coordinator.Heartbeat(request, counts);
         await PersistAsync(result.Events);
+        RingMembersThatCanProgress(result.Events.Count, request.MemberId);
         return result.Response;
+    }
+
+    public Task Watch(string memberId, IGroupMemberObserver observer)
+    {
+        if (_coordinator.Model.Members.ContainsKey(memberId))
+        {
+            _observers[memberId] = observer;
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>After a change, wakes the members that can now move toward their target (one-way calls, nothing awaited).</summary>
+    private void RingMembersThatCanProgress(int eventCount, string? caller)
+    {
+        if (eventCount == 0 || _observers.Count == 0)
+        {
+            return;
+        }
+        foreach (var gone in _observers.Keys.Where(id => !_coordinator.Model.Members.ContainsKey(id)).ToList())
+        {
+            _observers.Remove(gone);
+            _rungAndNotYetHeard.Remove(gone);
+        }
+        foreach (var memberId in _coordinator.MembersThatCanProgress())
+        {
+            // One ring until the member answers: a rebalance wave rings each member once, not once per change.
+            if (memberId != caller && _observers.TryGetValue(memberId, out var observer) && _rungAndNotYetHeard.Add(memberId))
+            {
+                try
+                {
+                    _ = observer.OnGroupChanged();
+                }
+                catch (Exception)
+                {
+                    // A stale doorbell: the member falls back to its heartbeat interval and registers again.
+                    _observers.Remove(memberId);
+                }
+            }
+        }
     }
 
     public async Task Leave(string memberId)
     {
         var result = _coordinator.Leave(memberId);
         await PersistAsync(result.Events);
+        RingMembersThatCanProgress(result.Events.Count, memberId);
     }
 
     public async Task Commit(CommitRequest request)
@@ -118,6 +162,7 @@ internal sealed class ConsumerGroupGrain(
         {
             Log.MembersEvicted(logger, GroupId, string.Join(", ", result.Response));
             await PersistAsync(result.Events);
+            RingMembersThatCanProgress(result.Events.Count, caller: null);
         }
         await ExpireOffsetsAsync();
     }

@@ -406,6 +406,23 @@ public sealed class GroupCoordinator
         return new(committed.Events, plan);
     }
 
+    /// <summary>
+    /// Members whose next heartbeat would move a partition: they hold partitions no longer targeted to them, or a
+    /// partition they want has become free. Members that only need the new epoch are left out (they keep consuming
+    /// and catch up at their regular heartbeat, which saves a state write each), and so are members still confirming
+    /// a revocation (they act on their own side first, and already heartbeat fast).
+    /// </summary>
+    public IReadOnlyList<string> MembersThatCanProgress() => Model.Members.Values
+        .Where(m => m.State != MemberState.UnrevokedPartitions)
+        .Where(m =>
+        {
+            var target = Model.TargetOf(m.MemberId);
+            return m.AssignedPartitions.Any(p => !target.Contains(p)) ||
+                   target.Any(p => !m.AssignedPartitions.Contains(p) && Model.OwnerOf(p) is null);
+        })
+        .Select(m => m.MemberId)
+        .ToList();
+
     /// <summary>The group as describe shows it.</summary>
     public GroupDescription Describe() => new(
         Model.GroupId, Model.State, Model.GroupEpoch, Model.AssignmentEpoch, Model.Assignor,
