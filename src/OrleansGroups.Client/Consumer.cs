@@ -33,6 +33,7 @@ public sealed class Consumer : IAsyncDisposable
     private GroupDoorbell? _observer;
     private IGroupMemberObserver? _observerReference;
     private int _heartbeatsSinceWatch;
+    private long _lastPollTicks = DateTimeOffset.UtcNow.UtcTicks;
     private IReadOnlyList<string> _topics = [];
     private Task? _heartbeatLoop;
     private Exception? _fatal;
@@ -111,6 +112,7 @@ public sealed class Consumer : IAsyncDisposable
     /// <summary>The next record, or null when none arrives within <paramref name="timeout"/>.</summary>
     public async Task<ConsumeResult?> ConsumeAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
+        Interlocked.Exchange(ref _lastPollTicks, DateTimeOffset.UtcNow.UtcTicks);
         var deadline = DateTimeOffset.UtcNow + timeout;
         while (true)
         {
@@ -148,6 +150,75 @@ public sealed class Consumer : IAsyncDisposable
             {
                 yield return result;
             }
+        }
+    }
+
+    /// <summary>The offset of the next record <see cref="ConsumeAsync(TimeSpan, CancellationToken)"/> returns from the partition (Kafka's position), or null when it is not assigned.</summary>
+    public long? Position(TopicPartition partition)
+    {
+        lock (_gate)
+        {
+            return _partitions.TryGetValue(partition, out var fetch) ? fetch.ConsumedPosition : null;
+        }
+    }
+
+    /// <summary>
+    /// Moves an assigned partition to <paramref name="offset"/>: prefetched records are dropped and the next record
+    /// consumed from it is at that offset (Kafka's seek). An offset outside the log follows <c>auto.offset.reset</c>.
+    /// </summary>
+    public void Seek(TopicPartitionOffset offset)
+    {
+        if (offset.Offset < 0)
+        {
+            throw new InvalidRequestException($"Cannot seek {offset.TopicPartition} to negative offset {offset.Offset}.");
+        }
+        lock (_gate)
+        {
+            if (!_partitions.TryGetValue(offset.TopicPartition, out var fetch))
+            {
+                throw new InvalidRequestException($"Cannot seek {offset.TopicPartition}: it is not assigned to this consumer.");
+            }
+            fetch.Buffer.Clear();
+            fetch.BufferedBytes = 0;
+            fetch.FetchPosition = offset.Offset;
+            fetch.ConsumedPosition = offset.Offset;
+            fetch.SignalSpace();
+        }
+    }
+
+    /// <summary>Stops fetching and handing out records of assigned partitions until <see cref="Resume"/>; membership is unaffected.</summary>
+    public void Pause(IEnumerable<TopicPartition> partitions) => SetPaused(partitions, paused: true);
+
+    /// <summary>Resumes partitions paused with <see cref="Pause"/>.</summary>
+    public void Resume(IEnumerable<TopicPartition> partitions) => SetPaused(partitions, paused: false);
+
+    /// <summary>The assigned partitions that are paused.</summary>
+    public IReadOnlyList<TopicPartition> Paused
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _partitions.Values.Where(f => f.Paused).Select(f => f.Partition).Order()];
+            }
+        }
+    }
+
+    private void SetPaused(IEnumerable<TopicPartition> partitions, bool paused)
+    {
+        lock (_gate)
+        {
+            foreach (var partition in partitions)
+            {
+                if (_partitions.TryGetValue(partition, out var fetch))
+                {
+                    fetch.Paused = paused;
+                    fetch.SignalSpace();
+                }
+            }
+            var signal = _dataAvailable;
+            _dataAvailable = NewSignal();
+            signal.TrySetResult();
         }
     }
 
@@ -280,7 +351,7 @@ public sealed class Consumer : IAsyncDisposable
         for (var i = 0; i < fetches.Count; i++)
         {
             var fetch = fetches[(_nextPartition + i) % fetches.Count];
-            if (fetch.Buffer.TryDequeue(out var record))
+            if (!fetch.Paused && fetch.Buffer.TryDequeue(out var record))
             {
                 // Stay on a partition for a run of records (fewer switches), but never longer than a run, or a
                 // partition with a deep backlog would starve the others while its fetcher keeps refilling it.
@@ -409,6 +480,30 @@ public sealed class Consumer : IAsyncDisposable
             catch (Exception) when (!cancellationToken.IsCancellationRequested)
             {
                 // Transient: the next heartbeat retries.
+            }
+            if (DateTimeOffset.UtcNow - new DateTimeOffset(Interlocked.Read(ref _lastPollTicks), TimeSpan.Zero) > _options.MaxPollInterval)
+            {
+                // The application is stuck or gone: give the partitions to members that are working (Kafka's rule).
+                List<TopicPartition> all;
+                lock (_gate)
+                {
+                    all = [.. _partitions.Keys];
+                }
+                var lost = StopFetching(all).Select(f => f.Partition).ToList();
+                try
+                {
+                    await _group.Leave(MemberId);
+                }
+                catch (Exception)
+                {
+                    // Evicted already, or unreachable: the session timeout finishes the job.
+                }
+                if (lost.Count > 0)
+                {
+                    PartitionsLost?.Invoke(lost);
+                }
+                Fail(new MaxPollIntervalExceededException(_options.GroupId, MemberId, _options.MaxPollInterval));
+                return;
             }
             if (revoked.Count == 0)
             {
@@ -558,7 +653,7 @@ public sealed class Consumer : IAsyncDisposable
             lock (_gate)
             {
                 position = fetch.FetchPosition;
-                if (fetch.BufferedBytes >= _options.MaxBufferedBytesPerPartition)
+                if (fetch.Paused || fetch.BufferedBytes >= _options.MaxBufferedBytesPerPartition)
                 {
                     space = fetch.WaitForSpace();
                 }
@@ -711,6 +806,7 @@ public sealed class Consumer : IAsyncDisposable
         public long CommittedPosition { get; set; } = committed;
         public Queue<Record> Buffer { get; } = new();
         public long BufferedBytes { get; set; }
+        public bool Paused { get; set; }
         public CancellationTokenSource Stop { get; } = new();
         public Task? Loop { get; set; }
 

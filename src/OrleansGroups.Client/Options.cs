@@ -79,6 +79,12 @@ public sealed record ConsumerOptions(string GroupId)
     /// <summary>Time to release revoked partitions before eviction (default 5 min).</summary>
     public TimeSpan RebalanceTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Longest pause between two consume calls (Kafka's <c>max.poll.interval.ms</c>, default 5 min). A consumer that is
+    /// not polled for longer leaves its group so its partitions move on; its next call fails with MaxPollIntervalExceeded.
+    /// </summary>
+    public TimeSpan MaxPollInterval { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Bytes asked per fetch (default 1 MiB).</summary>
     public int FetchMaxBytes { get; init; } = 1 << 20;
 

@@ -44,6 +44,8 @@ public enum OrleansGroupsErrorCode
     ProducerFenced,
     /// <summary>Another member now holds this static member's instance id (<c>group.instance.id</c>): this one is fenced for good.</summary>
     FencedInstanceId,
+    /// <summary>The application did not consume for longer than <c>max.poll.interval</c>: the member left its group.</summary>
+    MaxPollIntervalExceeded,
 }
 
 /// <summary>
@@ -274,4 +276,19 @@ public sealed class FencedInstanceIdException(string groupId, string memberId, s
     [Id(2)] public string InstanceId { get; } = instanceId;
     /// <summary>The member that holds the instance id now.</summary>
     [Id(3)] public string CurrentMemberId { get; } = currentMemberId;
+}
+
+/// <summary>
+/// The consumer was not polled for longer than its <c>max.poll.interval</c>, so it left the group and its partitions
+/// went to others (Kafka's rule, so a stuck application does not hold partitions). Create a new consumer to go on.
+/// </summary>
+[GenerateSerializer]
+public sealed class MaxPollIntervalExceededException(string groupId, string memberId, TimeSpan maxPollInterval)
+    : OrleansGroupsException(OrleansGroupsErrorCode.MaxPollIntervalExceeded,
+        $"Member '{memberId}' of group '{groupId}' was not polled for more than {maxPollInterval.TotalMilliseconds:0} ms (max.poll.interval) and left the group; create a new consumer.")
+{
+    /// <summary>The group.</summary>
+    [Id(0)] public string GroupId { get; } = groupId;
+    /// <summary>The member that left.</summary>
+    [Id(1)] public string MemberId { get; } = memberId;
 }
