@@ -7,12 +7,33 @@
 # Installs Azurite's pinned npm package (npm ci in scripts/azurite) when it is missing. The benchmark
 # starts its own Azurite on free ports and an in-process silo, and stops both when it ends.
 # About 3-4 minutes on a 2-core machine.
+#
+#   bench/run.sh peer [peer options]      OrleansGroups next to Redis Streams consumer groups (issue 8); --help lists them
+#
+# Writes bench/results/peer-<yyyy-MM-dd>.json and .md. Installs redis-server with apt-get when it is missing; the
+# benchmark starts its own redis-server (AOF, appendfsync everysec, temporary directory, free loopback port) and
+# an in-process silo, and stops both when it ends. About 2 minutes with the defaults (memory storage).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
-if [[ ! -x scripts/azurite/node_modules/.bin/azurite ]]; then
+peer=0
+if [[ "${1:-}" == "peer" ]]; then
+  peer=1
+  if ! command -v redis-server >/dev/null 2>&1 && [[ ! -x /usr/bin/redis-server ]]; then
+    echo "run.sh: installing redis-server (apt-get)..." >&2
+    sudo_cmd=""
+    if [[ "$(id -u)" != "0" ]]; then sudo_cmd="sudo"; fi
+    $sudo_cmd apt-get install -y redis-server >/dev/null || { $sudo_cmd apt-get update >/dev/null && $sudo_cmd apt-get install -y redis-server >/dev/null; }
+  fi
+fi
+
+needs_azurite=1
+if [[ $peer == 1 ]] && [[ " $* " != *" azure "* && " $* " != *" both "* ]]; then
+  needs_azurite=0
+fi
+if [[ $needs_azurite == 1 && ! -x scripts/azurite/node_modules/.bin/azurite ]]; then
   command -v npm >/dev/null 2>&1 || { echo "run.sh: npm is needed to install Azurite (scripts/azurite)" >&2; exit 1; }
   echo "run.sh: installing Azurite (npm ci in scripts/azurite)..." >&2
   (cd scripts/azurite && npm ci --no-audit --no-fund)
@@ -26,4 +47,8 @@ if [[ -n "$(git status --porcelain -- src bench 2>/dev/null)" ]]; then
   commit="$commit+local-changes"
 fi
 
+if [[ $peer == 1 ]]; then
+  shift
+  exec dotnet bench/OrleansGroups.Bench/bin/Release/net10.0/OrleansGroups.Bench.dll peer --commit "$commit" "$@"
+fi
 exec dotnet bench/OrleansGroups.Bench/bin/Release/net10.0/OrleansGroups.Bench.dll --commit "$commit" "$@"

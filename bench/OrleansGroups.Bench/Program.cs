@@ -6,6 +6,11 @@ using OrleansGroups.Bench;
 using OrleansGroups.Hosting;
 
 // Produce benchmarks (issue 3 item 10): see bench/README.md. Progress goes to stderr, the markdown table to stdout.
+// "peer" as the first argument runs the Redis Streams peer comparison instead (issue 8).
+if (args.Length > 0 && args[0] == "peer")
+{
+    return await OrleansGroups.Bench.Peer.PeerBench.RunAsync(args[1..], Machine(), BenchOptions.DefaultOutput());
+}
 var options = BenchOptions.Parse(args);
 if (options is null)
 {
@@ -213,7 +218,7 @@ internal sealed record BenchOptions(
         return o;
     }
 
-    private static string DefaultOutput()
+    internal static string DefaultOutput()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -300,6 +300,8 @@ public sealed class Consumer : IAsyncDisposable
         {
             // Already gone, or replaced by a newer incarnation: nothing of ours is left to release.
         }
+        // Only now: until the group forgot us it may still ring the doorbell.
+        ReleaseDoorbell();
     }
 
     /// <inheritdoc />
@@ -311,6 +313,7 @@ public sealed class Consumer : IAsyncDisposable
         if (await StopAsync())
         {
             StopFetching(_partitions.Keys.ToList());
+            ReleaseDoorbell();
         }
     }
 
@@ -337,7 +340,6 @@ public sealed class Consumer : IAsyncDisposable
             {
             }
         }
-        ReleaseDoorbell();
         return true;
     }
 
