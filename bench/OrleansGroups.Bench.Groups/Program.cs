@@ -68,6 +68,20 @@ foreach (var result in assignors)
     report.AppendLine($"| {result.Case} | {result.Ms.Format(" ms", 1)} | {(result.Case.Contains("joins") ? result.Moved.ToString("N0") : "-")} |");
 }
 
+// (d) Memory.
+if (!options.SkipSilo)
+{
+    log.WriteLine("(d) memory: 10,000 idle partitions, 1,000 idle groups...");
+    var memory = await MemoryBench.RunAsync(10_000, 1_000, log);
+    report.AppendLine();
+    report.AppendLine("## (d) Memory per idle partition and per idle group (in-process silo, memory storage, managed heap after a full GC)");
+    report.AppendLine();
+    report.AppendLine("| Measure | Result |");
+    report.AppendLine("|---|---|");
+    report.AppendLine($"| Per idle partition ({memory.Partitions:N0} activated, empty logs) | {memory.BytesPerPartition / 1024.0:F1} KiB |");
+    report.AppendLine($"| Per idle group ({memory.Groups:N0} groups, one member each, 4 partitions) | {memory.BytesPerGroup / 1024.0:F1} KiB |");
+}
+
 var text = report.ToString();
 Console.Write(text);
 var path = options.Output ?? Path.Combine(Machine.RepositoryRoot(), "bench", "results", $"groups-{DateTime.UtcNow:yyyy-MM-dd}.md");
