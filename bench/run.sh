@@ -13,10 +13,24 @@
 # Writes bench/results/peer-<yyyy-MM-dd>.json and .md. Installs redis-server with apt-get when it is missing; the
 # benchmark starts its own redis-server (AOF, appendfsync everysec, temporary directory, free loopback port) and
 # an in-process silo, and stops both when it ends. About 2 minutes with the defaults (memory storage).
+#
+#   bench/run.sh all                      every benchmark in turn: produce, peer (memory and Azurite), groups;
+#                                         then bench/RESULTS.md points at the fresh results. About 8-10 minutes.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
+
+if [[ "${1:-}" == "all" ]]; then
+  shift
+  bash bench/run.sh "$@"
+  bash bench/run.sh peer --storage both
+  dotnet build bench/OrleansGroups.Bench.Groups/OrleansGroups.Bench.Groups.csproj -c Release -nologo -v q
+  dotnet bench/OrleansGroups.Bench.Groups/bin/Release/net10.0/OrleansGroups.Bench.Groups.dll --repetitions 3 \
+    --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "run.sh: results in bench/results/ (produce-, peer- and groups-$(date -u +%Y-%m-%d).md); bench/RESULTS.md summarises them" >&2
+  exit 0
+fi
 
 peer=0
 if [[ "${1:-}" == "peer" ]]; then
