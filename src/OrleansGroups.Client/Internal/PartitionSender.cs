@@ -139,7 +139,9 @@ internal sealed class PartitionSender(TopicPartition partition, IPartitionGrain 
             {
                 // Orleans copies arguments (over the wire or, in-process, because byte[] is mutable), so the base
                 // offset the grain stamps into its copy never reaches this array: a retry is byte-identical.
-                var result = await grain.Append(batch);
+                // One attempt never outlives the delivery timeout (Kafka's delivery.timeout.ms).
+                var remaining = deadline - DateTimeOffset.UtcNow;
+                var result = await grain.Append(batch).WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1));
                 if (identity is not null)
                 {
                     _nextSequence = (int)(((long)_nextSequence + records.Count) % ((long)int.MaxValue + 1));

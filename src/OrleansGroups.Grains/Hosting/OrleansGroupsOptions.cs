@@ -48,6 +48,15 @@ public sealed class AzureStorageSettings
     /// <summary>Blob container prefix for partition logs (default "orleansgroups-logs"); the service id is appended.</summary>
     public string LogContainer { get; set; } = "orleansgroups-logs";
 
+    /// <summary>
+    /// Retries of one storage request (default 2). With <see cref="RequestTimeout"/> it bounds how long a write can
+    /// take before the caller gets StorageUnavailable: keep (retries + 1) x timeout below the clients' response timeout.
+    /// </summary>
+    public int MaxRetries { get; set; } = 2;
+
+    /// <summary>Time limit of one storage request try (default 5 s).</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Blob container prefix for grain state (default "orleansgroups-state"); the service id is appended.</summary>
     public string StateContainer { get; set; } = "orleansgroups-state";
 }

@@ -59,9 +59,18 @@ public static class OrleansGroupsSiloBuilderExtensions
     }
 
     /// <summary>A blob client from a connection string, or from a service URI with <see cref="DefaultAzureCredential"/>.</summary>
-    public static BlobServiceClient CreateBlobServiceClient(AzureStorageSettings settings) =>
-        !string.IsNullOrWhiteSpace(settings.ConnectionString)
-            ? new BlobServiceClient(settings.ConnectionString)
+    public static BlobServiceClient CreateBlobServiceClient(AzureStorageSettings settings)
+    {
+        // Bounded retries: a storage call must give up (and the grain answer StorageUnavailable, nothing changed)
+        // well before a client's response timeout, or the caller sees a timeout with an unknown outcome.
+        var clientOptions = new BlobClientOptions();
+        clientOptions.Retry.MaxRetries = settings.MaxRetries;
+        clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(200);
+        clientOptions.Retry.MaxDelay = TimeSpan.FromSeconds(1);
+        clientOptions.Retry.NetworkTimeout = settings.RequestTimeout;
+        return !string.IsNullOrWhiteSpace(settings.ConnectionString)
+            ? new BlobServiceClient(settings.ConnectionString, clientOptions)
             : new BlobServiceClient(settings.BlobServiceUri ?? throw new InvalidOperationException("Set a connection string or a blob service URI."),
-                new DefaultAzureCredential());
+                new DefaultAzureCredential(), clientOptions);
+    }
 }

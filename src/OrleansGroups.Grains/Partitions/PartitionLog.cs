@@ -69,6 +69,11 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
                 await RecoverAsync();
                 _needsRecovery = false;
             }
+            catch (Exception e) when (e is not OrleansGroupsException)
+            {
+                throw new StorageUnavailableException(
+                    $"The log of {partition} could not be read from storage ({e.GetType().Name}: {FirstLine(e.Message)}); nothing was changed.", e);
+            }
             finally
             {
                 _recovery = null;
@@ -327,7 +332,7 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
     private void Fail(IEnumerable<PendingAppend> items, Exception cause)
     {
         var error = cause as OrleansGroupsException ?? new StorageUnavailableException(
-            $"The log of {partition} could not be written ({cause.GetType().Name}: {cause.Message}); the records were not acknowledged.");
+            $"The log of {partition} could not be written ({cause.GetType().Name}: {FirstLine(cause.Message)}); the records were not acknowledged.");
         foreach (var item in items)
         {
             if (item.Header.ProducerId >= 0)
@@ -565,6 +570,8 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
 
     private static (long, short, int, int) InFlightKey(RecordBatchHeader header) =>
         (header.ProducerId, header.ProducerEpoch, header.BaseSequence, header.RecordCount);
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
