@@ -7,29 +7,13 @@ using OrleansGroups.TestKit;
 namespace OrleansGroups.Grains.Tests;
 
 /// <summary>Consumer groups end to end through real grains and the client library; run on every storage kind.</summary>
-public abstract class ConsumerGroupTests(ClusterFixture fixture) : IAsyncLifetime
+public abstract class ConsumerGroupTests(ClusterFixture fixture) : ClusterTestBase(fixture)
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
-    private readonly List<Consumer> _consumers = [];
-
-    private AdminClient Admin => fixture.Groups.Admin;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var consumer in _consumers)
-        {
-            await consumer.CloseAsync();
-        }
-    }
-
-    private static string NewName(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..24];
 
     private Consumer Join(string group, string topic, AutoOffsetReset reset = AutoOffsetReset.Earliest)
     {
-        var consumer = fixture.Groups.CreateConsumer(ClusterFixture.FastConsumer(group, reset));
-        _consumers.Add(consumer);
+        var consumer = Fixture.Groups.CreateConsumer(ClusterFixture.FastConsumer(group, reset));
+        Consumers.Add(consumer);
         consumer.Subscribe(topic);
         return consumer;
     }
@@ -40,7 +24,7 @@ public abstract class ConsumerGroupTests(ClusterFixture fixture) : IAsyncLifetim
         await Admin.CreateTopicAsync(topic, partitions);
         if (records > 0)
         {
-            await fixture.Groups.CreateProducer().ProduceBatchAsync(topic,
+            await Fixture.Groups.CreateProducer().ProduceBatchAsync(topic,
                 Enumerable.Range(0, records).Select(i => Message.FromStrings($"key-{i}", $"value-{i}")).ToList());
         }
         return topic;
@@ -146,7 +130,7 @@ public abstract class ConsumerGroupTests(ClusterFixture fixture) : IAsyncLifetim
         var consumer = Join(NewName("latest"), topic, AutoOffsetReset.Latest);
         await Wait.UntilAsync(() => consumer.Assignment.Count == 1, Deadline, "assignment");
 
-        await fixture.Groups.CreateProducer().ProduceAsync(new TopicPartition(topic, 0), Message.FromStrings(null, "new"));
+        await Fixture.Groups.CreateProducer().ProduceAsync(new TopicPartition(topic, 0), Message.FromStrings(null, "new"));
         var record = await consumer.ConsumeAsync(Deadline);
 
         Assert.NotNull(record);
@@ -183,7 +167,7 @@ public abstract class ConsumerGroupTests(ClusterFixture fixture) : IAsyncLifetim
         await Wait.UntilAsync(() => owner.Assignment.Count == 1, Deadline, "new owner");
         await DrainAsync([owner], 10);
 
-        var grain = fixture.Cluster.Client.GetGrain<IConsumerGroupGrain>(group);
+        var grain = Fixture.Cluster.Client.GetGrain<IConsumerGroupGrain>(group);
         await Assert.ThrowsAsync<UnknownMemberException>(() => grain.Commit(
             new CommitRequest(zombie.MemberId, epoch, [new PartitionOffset(new TopicPartition(topic, 0), 3)])));
         await Assert.ThrowsAsync<FencedMemberEpochException>(() => grain.Commit(

@@ -8,29 +8,13 @@ using OrleansGroups.TestKit;
 namespace OrleansGroups.Grains.Tests;
 
 /// <summary>Deleting groups and resetting their offsets through the admin client, with Kafka's rules; on every storage kind.</summary>
-public abstract class GroupAdminTests(ClusterFixture fixture) : IAsyncLifetime
+public abstract class GroupAdminTests(ClusterFixture fixture) : ClusterTestBase(fixture)
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
-    private readonly List<Consumer> _consumers = [];
-
-    private AdminClient Admin => fixture.Groups.Admin;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var consumer in _consumers)
-        {
-            await consumer.CloseAsync();
-        }
-    }
-
-    private static string NewName(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..24];
 
     private Consumer Join(string group, string topic)
     {
-        var consumer = fixture.Groups.CreateConsumer(ClusterFixture.FastConsumer(group));
-        _consumers.Add(consumer);
+        var consumer = Fixture.Groups.CreateConsumer(ClusterFixture.FastConsumer(group));
+        Consumers.Add(consumer);
         consumer.Subscribe(topic);
         return consumer;
     }
@@ -40,7 +24,7 @@ public abstract class GroupAdminTests(ClusterFixture fixture) : IAsyncLifetime
     {
         var topic = NewName("t");
         await Admin.CreateTopicAsync(topic, partitions);
-        var producer = fixture.Groups.CreateProducer();
+        var producer = Fixture.Groups.CreateProducer();
         for (var p = 0; p < partitions; p++)
         {
             await producer.ProduceBatchAsync(topic,
@@ -71,7 +55,7 @@ public abstract class GroupAdminTests(ClusterFixture fixture) : IAsyncLifetime
 
     private async Task<long?[]> CommittedAsync(string group, string topic, int partitions)
     {
-        var offsets = await fixture.Cluster.Client.GetGrain<IConsumerGroupGrain>(group).GetCommittedOffsets(null);
+        var offsets = await Fixture.Cluster.Client.GetGrain<IConsumerGroupGrain>(group).GetCommittedOffsets(null);
         return Enumerable.Range(0, partitions)
             .Select(p => offsets.TryGetValue(new TopicPartition(topic, p), out var o) ? o.Offset : (long?)null).ToArray();
     }
@@ -158,7 +142,7 @@ public abstract class GroupAdminTests(ClusterFixture fixture) : IAsyncLifetime
         var topic = await TopicAsync(1, 5); // offsets 0..4, written before `between`
         var between = DateTimeOffset.UtcNow.AddMilliseconds(1);
         await Wait.UntilAsync(() => DateTimeOffset.UtcNow > between.AddMilliseconds(1), Deadline, "the clock passes the cut-off");
-        await fixture.Groups.CreateProducer().ProduceBatchAsync(topic,
+        await Fixture.Groups.CreateProducer().ProduceBatchAsync(topic,
             Enumerable.Range(5, 5).Select(i => Message.FromStrings(null, $"late-{i}")).ToList(), 0); // offsets 5..9
         var group = await EmptyGroupThatReadAllAsync(topic, 10);
 

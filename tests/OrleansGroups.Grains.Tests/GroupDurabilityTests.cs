@@ -80,7 +80,7 @@ public sealed class GroupDurabilityTests(TwoSiloAzuriteClusterFixture fixture) :
     public async Task GroupGrainReactivatedOnAnotherSilo_ContinuesWithTheSameEpochsAndOffsets()
     {
         var management = fixture.Cluster.Client.GetGrain<IManagementGrain>(0);
-        var primary = fixture.Cluster.Primary.SiloAddress;
+        var primary = fixture.Cluster.Primary!.SiloAddress;
         var topic = $"t-{Guid.NewGuid():N}"[..24];
         await fixture.Groups.Admin.CreateTopicAsync(topic, 4);
         await fixture.Groups.CreateProducer().ProduceBatchAsync(topic,

@@ -7,35 +7,19 @@ using OrleansGroups.TestKit;
 namespace OrleansGroups.Grains.Tests;
 
 /// <summary>Static membership (<c>group.instance.id</c>) through real consumers; on every storage kind.</summary>
-public abstract class StaticMembershipTests(ClusterFixture fixture) : IAsyncLifetime
+public abstract class StaticMembershipTests(ClusterFixture fixture) : ClusterTestBase(fixture)
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
-    private readonly List<Consumer> _consumers = [];
-
-    private AdminClient Admin => fixture.Groups.Admin;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var consumer in _consumers)
-        {
-            await consumer.CloseAsync();
-        }
-    }
-
-    private static string NewName(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..24];
 
     /// <summary>A static consumer; the session is long enough that a restart in the test comfortably fits in it.</summary>
     private Consumer JoinStatic(string group, string topic, string instanceId, TimeSpan? session = null)
     {
-        var consumer = fixture.Groups.CreateConsumer(ClusterFixture.FastConsumer(group) with
+        var consumer = Fixture.Groups.CreateConsumer(ClusterFixture.FastConsumer(group) with
         {
             InstanceId = instanceId,
             ClientId = instanceId,
             SessionTimeout = session ?? TimeSpan.FromSeconds(10),
         });
-        _consumers.Add(consumer);
+        Consumers.Add(consumer);
         consumer.Subscribe(topic);
         return consumer;
     }
@@ -112,7 +96,7 @@ public abstract class StaticMembershipTests(ClusterFixture fixture) : IAsyncLife
         var after = await StableAsync(group, 1);
         Assert.Equal(replacement.MemberId, after.Members.Single().MemberId);
         Assert.Equal(epoch, after.GroupEpoch);
-        await Assert.ThrowsAsync<UnknownMemberException>(() => fixture.Cluster.Client.GetGrain<IConsumerGroupGrain>(group)
+        await Assert.ThrowsAsync<UnknownMemberException>(() => Fixture.Cluster.Client.GetGrain<IConsumerGroupGrain>(group)
             .Commit(new CommitRequest(old.MemberId, epoch, [new PartitionOffset(new TopicPartition(topic, 0), 1)])));
     }
 
