@@ -20,16 +20,7 @@ internal sealed class GroupRegistryGrain(
         {
             return;
         }
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch (Exception e)
-        {
-            state.State.Groups.Remove(groupId);
-            DeactivateOnIdle();
-            throw new StorageUnavailableException($"Group '{groupId}' could not be registered ({e.Message}).", e);
-        }
+        await state.WriteOrRollBackAsync(this, () => state.State.Groups.Remove(groupId), $"Group '{groupId}' could not be registered");
     }
 
     public async Task Unregister(string groupId)
@@ -38,16 +29,7 @@ internal sealed class GroupRegistryGrain(
         {
             return;
         }
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch (Exception e)
-        {
-            state.State.Groups.Add(groupId);
-            DeactivateOnIdle();
-            throw new StorageUnavailableException($"Group '{groupId}' could not be unregistered ({e.Message}).", e);
-        }
+        await state.WriteOrRollBackAsync(this, () => state.State.Groups.Add(groupId), $"Group '{groupId}' could not be unregistered");
     }
 
     public Task<IReadOnlyList<string>> ListGroups() =>

@@ -28,16 +28,7 @@ internal sealed class ProducerIdGrain(
         {
             var start = state.State.NextProducerId;
             state.State.NextProducerId = start + BlockSize;
-            try
-            {
-                await state.WriteStateAsync();
-            }
-            catch (Exception e)
-            {
-                state.State.NextProducerId = start;
-                DeactivateOnIdle();
-                throw new StorageUnavailableException($"No producer id could be reserved ({e.Message}).", e);
-            }
+            await state.WriteOrRollBackAsync(this, () => state.State.NextProducerId = start, "No producer id could be reserved");
             _next = start;
             _reservedUpTo = start + BlockSize;
         }

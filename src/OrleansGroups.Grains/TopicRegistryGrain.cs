@@ -43,16 +43,7 @@ internal sealed class TopicRegistryGrain(
         }
         var topic = new TopicDescription(name, partitionCount, config, time.GetUtcNow());
         state.State.Topics[name] = topic;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch (Exception e)
-        {
-            state.State.Topics.Remove(name);
-            DeactivateOnIdle();
-            throw new StorageUnavailableException($"Topic '{name}' was not created: storage write failed ({e.Message}).", e);
-        }
+        await state.WriteOrRollBackAsync(this, () => state.State.Topics.Remove(name), $"Topic '{name}' was not created");
         return topic;
     }
 
@@ -67,16 +58,7 @@ internal sealed class TopicRegistryGrain(
         }
         var grown = topic with { PartitionCount = totalPartitions };
         state.State.Topics[name] = grown;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch (Exception e)
-        {
-            state.State.Topics[name] = topic;
-            DeactivateOnIdle();
-            throw new StorageUnavailableException($"Partitions were not added to '{name}': storage write failed ({e.Message}).", e);
-        }
+        await state.WriteOrRollBackAsync(this, () => state.State.Topics[name] = topic, $"Partitions were not added to '{name}'");
         return grown;
     }
 
