@@ -18,6 +18,9 @@ public static class GrainKeys
     /// <summary>Key of a partition grain: "topic/partition" (topic names never contain '/').</summary>
     public static string Partition(TopicPartition partition) => $"{partition.Topic}/{partition.Partition}";
 
+    /// <summary>Key of a consumer session grain: "member@group" (member ids are generated without '@').</summary>
+    public static string Consumer(string groupId, string memberId) => $"{memberId}@{groupId}";
+
     /// <summary>Parses a partition grain key.</summary>
     public static TopicPartition ParsePartition(string key)
     {

@@ -23,6 +23,7 @@ public sealed class Consumer : IAsyncDisposable
     private readonly IGrainFactory _grains;
     private readonly ConsumerOptions _options;
     private readonly IConsumerGroupGrain _group;
+    private readonly IConsumerGrain _session;
     private readonly object _gate = new();
     private readonly SemaphoreSlim _commitGate = new(1, 1);
     private readonly Dictionary<TopicPartition, PartitionFetch> _partitions = [];
@@ -57,6 +58,7 @@ public sealed class Consumer : IAsyncDisposable
         _grains = grains;
         _options = options;
         _group = grains.GetGrain<IConsumerGroupGrain>(options.GroupId);
+        _session = grains.GetGrain<IConsumerGrain>(GrainKeys.Consumer(options.GroupId, MemberId));
     }
 
     /// <summary>This member's id in the group.</summary>
@@ -285,6 +287,17 @@ public sealed class Consumer : IAsyncDisposable
             }
         }
         StopFetching(_partitions.Keys.ToList());
+        if (_options.FetchThroughConsumerGrain)
+        {
+            try
+            {
+                await _session.Close();
+            }
+            catch (Exception)
+            {
+                // Only buffers are lost; an abandoned session ends by itself after its idle timeout.
+            }
+        }
         try
         {
             if (_options.InstanceId is null)
@@ -668,7 +681,10 @@ public sealed class Consumer : IAsyncDisposable
             FetchResult result;
             try
             {
-                result = await grain.Fetch(position, _options.FetchMaxBytes, (int)_options.FetchMaxWait.TotalMilliseconds);
+                var maxWaitMs = (int)_options.FetchMaxWait.TotalMilliseconds;
+                result = _options.FetchThroughConsumerGrain
+                    ? await _session.Fetch(fetch.Partition, position, _options.FetchMaxBytes, maxWaitMs)
+                    : await grain.Fetch(position, _options.FetchMaxBytes, maxWaitMs);
             }
             catch (OffsetOutOfRangeException e)
             {
@@ -764,6 +780,12 @@ public sealed class Consumer : IAsyncDisposable
                     stopped.Add(fetch);
                 }
             }
+        }
+        if (stopped.Count > 0 && _options.FetchThroughConsumerGrain && !_stopping.IsCancellationRequested)
+        {
+            // Frees the session's buffers now rather than at its idle timeout; a lost call costs only memory for a while.
+            _ = _session.Release([.. stopped.Select(f => f.Partition)]).ContinueWith(
+                t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
         return stopped;
     }

@@ -91,6 +91,13 @@ public sealed record ConsumerOptions(string GroupId)
     /// <summary>Long-poll wait of a fetch at the end of a partition (default 500 ms).</summary>
     public TimeSpan FetchMaxWait { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Fetch through this member's consumer grain on the silo (default true): it hears of new records on the
+    /// partitions' notification streams and prefetches them, so a fetch is answered from silo memory. False fetches
+    /// straight from the partitions with long polls (one fewer hop, no silo-side buffer).
+    /// </summary>
+    public bool FetchThroughConsumerGrain { get; init; } = true;
+
     /// <summary>Prefetched bytes per partition before fetching pauses (default 4 MiB).</summary>
     public long MaxBufferedBytesPerPartition { get; init; } = 4L << 20;
 }

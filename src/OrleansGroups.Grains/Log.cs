@@ -34,4 +34,13 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Information, "Group {GroupId}: {Count} committed offset(s) expired (offsets.retention)")]
     public static partial void OffsetsExpired(ILogger logger, string groupId, int count);
+
+    [LoggerMessage(11, LogLevel.Debug, "Consumer session {Session}: no notifications for {Partition} (it falls back to fetching on a timer)")]
+    public static partial void SubscribeFailed(ILogger logger, string session, string partition, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Debug, "Consumer session {Session}: prefetch of {Partition} failed; retrying on the next notification or timer")]
+    public static partial void PrefetchFailed(ILogger logger, string session, string partition, Exception exception);
+
+    [LoggerMessage(13, LogLevel.Debug, "Partition {Partition}: could not publish its appended notification")]
+    public static partial void NotifyFailed(ILogger logger, string partition, Exception exception);
 }

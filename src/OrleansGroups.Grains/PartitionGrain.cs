@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using Orleans.Streams;
 using OrleansGroups.Core.Errors;
 using OrleansGroups.Core.Log;
 using OrleansGroups.Core.Topics;
@@ -21,6 +22,10 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
     private TopicPartition _partition;
     private TopicConfig _config = TopicConfig.Default;
     private PartitionLog? _log;
+    private IAsyncStream<PartitionAppended>? _notifications;
+    private long _lastFetchTicks = long.MinValue;
+    private long _announced = -1;
+    private bool _announcing;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -44,12 +49,15 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
         {
             throw new CorruptRecordException($"The batch of {batch.Length} bytes is incomplete.");
         }
-        return await log.AppendAsync(batch, header);
+        var appended = await log.AppendAsync(batch, header);
+        Announce();
+        return appended;
     }
 
     public async Task<FetchResult> Fetch(long offset, int maxBytes, int maxWaitMs)
     {
         var log = await ReadyAsync();
+        _lastFetchTicks = time.GetTimestamp();
         if (maxBytes <= 0)
         {
             throw new InvalidRequestException($"maxBytes must be positive; got {maxBytes}.");
@@ -78,6 +86,46 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
     public async Task<PartitionStats> GetStats() => (await ReadyAsync()).Stats;
 
     public async Task<int> ApplyRetention() => await (await ReadyAsync()).ApplyRetentionAsync(_config);
+
+    /// <summary>
+    /// Publishes the new high watermark on the partition's notification stream, at most one publish in flight (appends
+    /// committed meanwhile are announced together), and only while someone fetched recently: an unread partition
+    /// costs no stream traffic. Consumer sessions fetch at least every fallback interval, so they keep it on.
+    /// </summary>
+    private void Announce()
+    {
+        if (_announcing || _log is null || _log.HighWatermark <= _announced
+            || _lastFetchTicks == long.MinValue
+            || time.GetElapsedTime(_lastFetchTicks) > 5 * options.Value.Consumers.FallbackFetchInterval)
+        {
+            return;
+        }
+        _announcing = true;
+        _ = AnnounceAsync();
+    }
+
+    private async Task AnnounceAsync()
+    {
+        try
+        {
+            _notifications ??= this.GetStreamProvider(PartitionNotifications.ProviderName)
+                .GetStream<PartitionAppended>(PartitionNotifications.StreamOf(_partition));
+            while (_log!.HighWatermark > _announced)
+            {
+                var highWatermark = _log.HighWatermark;
+                await _notifications.OnNextAsync(new PartitionAppended(highWatermark));
+                _announced = highWatermark;
+            }
+        }
+        catch (Exception e)
+        {
+            Log.NotifyFailed(logger, GrainKeys.Partition(_partition), e);
+        }
+        finally
+        {
+            _announcing = false;
+        }
+    }
 
     private async Task<PartitionLog> ReadyAsync()
     {

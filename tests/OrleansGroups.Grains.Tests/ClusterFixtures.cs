@@ -60,6 +60,8 @@ public abstract class ClusterFixture : IAsyncLifetime
             {
                 o.Storage = string.IsNullOrEmpty(connectionString) ? StorageKind.Memory : StorageKind.Azure;
                 o.Azure.ConnectionString = connectionString;
+                // The Azurite cluster carries notifications on Azure queues, the memory one on memory streams.
+                o.Consumers.Streams = string.IsNullOrEmpty(connectionString) ? NotificationStreams.Memory : NotificationStreams.AzureQueue;
                 // Small segments and cache so rolling, checkpoints, retention and storage reads all happen in tests.
                 o.Log.SegmentMaxBytes = 1 << 20;
                 o.Log.MaxAppendBytes = 1 << 20;

@@ -88,7 +88,7 @@ public abstract class ConsumerApiTests(ClusterFixture fixture)
     {
         var topic = await TopicAsync(2, 1);
         var group = NewName("slow");
-        var consumer = await JoinAsync(topic, 2, ClusterFixture.FastConsumer(group) with { MaxPollInterval = TimeSpan.FromMilliseconds(700) });
+        var consumer = await JoinAsync(topic, 2, ClusterFixture.FastConsumer(group) with { MaxPollInterval = TimeSpan.FromSeconds(3) });
 
         await Wait.UntilAsync(async () => (await fixture.Groups.Admin.DescribeGroupAsync(group)).Group.Members.Count == 0, Deadline, "the idle member left");
 

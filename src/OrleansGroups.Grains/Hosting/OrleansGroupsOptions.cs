@@ -27,6 +27,9 @@ public sealed class OrleansGroupsOptions
 
     /// <summary>Consumer group settings.</summary>
     public GroupOptions Groups { get; set; } = new();
+
+    /// <summary>Consumer session (prefetch and notification) settings.</summary>
+    public ConsumerSessionOptions Consumers { get; set; } = new();
 }
 
 /// <summary>How to reach Azure Storage: a connection string (Azurite, development) or service URIs with managed identity.</summary>
@@ -41,6 +44,9 @@ public sealed class AzureStorageSettings
 
     /// <summary>Blob service URI (e.g. https://account.blob.core.windows.net) for managed identity.</summary>
     public Uri? BlobServiceUri { get; set; }
+
+    /// <summary>Queue service URI, for Azure Queue notification streams with managed identity.</summary>
+    public Uri? QueueServiceUri { get; set; }
 
     /// <summary>Table service URI, for Azure Table clustering with managed identity.</summary>
     public Uri? TableServiceUri { get; set; }

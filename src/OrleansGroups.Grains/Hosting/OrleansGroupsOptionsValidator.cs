@@ -49,6 +49,24 @@ public sealed class OrleansGroupsOptionsValidator : IValidateOptions<OrleansGrou
         {
             failures.Add($"Groups.OffsetsRetention is {groups.OffsetsRetention}; it must be positive (Kafka's default is 7 days).");
         }
+        var consumers = options.Consumers;
+        if (consumers.PrefetchMaxBytes < 1 || consumers.FetchMaxBytes < 1)
+        {
+            failures.Add("Consumers.PrefetchMaxBytes and Consumers.FetchMaxBytes must be positive.");
+        }
+        if (consumers.FallbackFetchInterval <= TimeSpan.Zero || consumers.IdleTimeout <= consumers.FallbackFetchInterval)
+        {
+            failures.Add("Consumers.FallbackFetchInterval must be positive and shorter than Consumers.IdleTimeout.");
+        }
+        if (consumers.EffectiveStreamPollPeriod <= TimeSpan.Zero)
+        {
+            failures.Add("Consumers.StreamPollPeriod must be positive.");
+        }
+        if (consumers.Streams == NotificationStreams.AzureQueue &&
+            string.IsNullOrWhiteSpace(options.Azure.ConnectionString) && options.Azure.QueueServiceUri is null)
+        {
+            failures.Add("Consumers.Streams AzureQueue needs Azure.ConnectionString or Azure.QueueServiceUri.");
+        }
         try
         {
             Core.Assignment.Assignors.Get(groups.Assignor);

@@ -1,5 +1,6 @@
 using Azure.Identity;
 using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -53,9 +54,57 @@ public static class OrleansGroupsSiloBuilderExtensions
             default:
                 throw new ArgumentOutOfRangeException(nameof(configure), options.Storage, "Unknown storage kind.");
         }
+        AddNotificationStreams(builder, options);
         // Stored state must not depend on assembly names (the Newtonsoft default writes $type with them).
         builder.UseSystemTextJsonGrainStorageSerializer();
         return builder;
+    }
+
+    /// <summary>
+    /// The stream provider that carries partitions' "appended" notifications to consumer sessions. Subscriptions are
+    /// rebuilt by the sessions, so the pub-sub store is memory in every mode: losing it only delays, as a lost
+    /// notification does.
+    /// </summary>
+    private static void AddNotificationStreams(ISiloBuilder builder, OrleansGroupsOptions options)
+    {
+        builder.AddMemoryGrainStorage("PubSubStore");
+        var consumers = options.Consumers;
+        switch (consumers.Streams)
+        {
+            case NotificationStreams.Memory:
+                builder.AddMemoryStreams(PartitionNotifications.ProviderName, streams =>
+                {
+                    streams.ConfigurePartitioning(4);
+                    streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = consumers.EffectiveStreamPollPeriod));
+                });
+                break;
+            case NotificationStreams.AzureQueue:
+                var queues = CreateQueueServiceClient(options.Azure);
+                builder.AddAzureQueueStreams(PartitionNotifications.ProviderName, streams =>
+                {
+                    streams.ConfigureAzureQueue(queue => queue.Configure<IOptions<ClusterOptions>>((o, cluster) =>
+                    {
+                        o.QueueServiceClient = queues;
+                        // Named after the service, as the containers are: services sharing an account stay apart.
+                        o.QueueNames = [.. Enumerable.Range(0, 4).Select(i => StorageNames.ContainerName($"og-appended-{i}", cluster.Value.ServiceId))];
+                    }));
+                    streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = consumers.EffectiveStreamPollPeriod));
+                });
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(options), consumers.Streams, "Unknown notification streams.");
+        }
+    }
+
+    private static QueueServiceClient CreateQueueServiceClient(AzureStorageSettings settings)
+    {
+        var clientOptions = new QueueClientOptions();
+        clientOptions.Retry.MaxRetries = settings.MaxRetries;
+        clientOptions.Retry.NetworkTimeout = settings.RequestTimeout;
+        return !string.IsNullOrWhiteSpace(settings.ConnectionString)
+            ? new QueueServiceClient(settings.ConnectionString, clientOptions)
+            : new QueueServiceClient(settings.QueueServiceUri ?? throw new InvalidOperationException("Set a connection string or a queue service URI."),
+                new DefaultAzureCredential(), clientOptions);
     }
 
     /// <summary>A blob client from a connection string, or from a service URI with <see cref="DefaultAzureCredential"/>.</summary>
