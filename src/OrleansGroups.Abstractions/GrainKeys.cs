@@ -21,6 +21,9 @@ public static class GrainKeys
     /// <summary>Key of a consumer session grain: "member@group" (member ids are generated without '@').</summary>
     public static string Consumer(string groupId, string memberId) => $"{memberId}@{groupId}";
 
+    /// <summary>Key of a grain member's membership of a group: "group|member grain id".</summary>
+    public static string GrainMember(string groupId, GrainId member) => $"{groupId}|{member}";
+
     /// <summary>Parses a partition grain key.</summary>
     public static TopicPartition ParsePartition(string key)
     {

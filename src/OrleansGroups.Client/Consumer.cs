@@ -82,6 +82,14 @@ public sealed class Consumer : IAsyncDisposable
     /// <summary>Raised (on a background thread) after partitions are assigned to this consumer.</summary>
     public event Action<IReadOnlyList<TopicPartition>>? PartitionsAssigned;
 
+    /// <summary>
+    /// Awaited when the group takes partitions away, before their consumed positions are committed (with auto-commit)
+    /// and they are released to the next owner: finish or abandon work on them here (for example commit what was
+    /// processed when auto-commit is off). Their records are no longer handed out meanwhile. Keep it well under
+    /// <see cref="ConsumerOptions.RebalanceTimeout"/>; a failure is ignored and the partitions are released anyway.
+    /// </summary>
+    public Func<IReadOnlyList<TopicPartition>, Task>? OnPartitionsRevoking { get; set; }
+
     /// <summary>Raised after partitions are taken away, before the release is confirmed to the group.</summary>
     public event Action<IReadOnlyList<TopicPartition>>? PartitionsRevoked;
 
@@ -366,7 +374,7 @@ public sealed class Consumer : IAsyncDisposable
         for (var i = 0; i < fetches.Count; i++)
         {
             var fetch = fetches[(_nextPartition + i) % fetches.Count];
-            if (!fetch.Paused && fetch.Buffer.TryDequeue(out var record))
+            if (!fetch.Paused && !fetch.Revoking && fetch.Buffer.TryDequeue(out var record))
             {
                 // Stay on a partition for a run of records (fewer switches), but never longer than a run, or a
                 // partition with a deep backlog would starve the others while its fetcher keeps refilling it.
@@ -604,6 +612,27 @@ public sealed class Consumer : IAsyncDisposable
 
     private async Task RevokeAsync(List<TopicPartition> revoked)
     {
+        if (OnPartitionsRevoking is { } handler)
+        {
+            lock (_gate)
+            {
+                foreach (var partition in revoked)
+                {
+                    if (_partitions.TryGetValue(partition, out var fetch))
+                    {
+                        fetch.Revoking = true;
+                    }
+                }
+            }
+            try
+            {
+                await handler(revoked);
+            }
+            catch (Exception)
+            {
+                // The application's failure must not stall the group: the partitions are released regardless.
+            }
+        }
         await _commitGate.WaitAsync();
         try
         {
@@ -831,6 +860,7 @@ public sealed class Consumer : IAsyncDisposable
         public Queue<Record> Buffer { get; } = new();
         public long BufferedBytes { get; set; }
         public bool Paused { get; set; }
+        public bool Revoking { get; set; }
         public CancellationTokenSource Stop { get; } = new();
         public Task? Loop { get; set; }
 

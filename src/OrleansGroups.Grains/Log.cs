@@ -43,4 +43,13 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Debug, "Partition {Partition}: could not publish its appended notification")]
     public static partial void NotifyFailed(ILogger logger, string partition, Exception exception);
+
+    [LoggerMessage(14, LogLevel.Warning, "Grain member {Membership}: its consumer failed; starting over as a new member")]
+    public static partial void GrainMemberRestarted(ILogger logger, string membership, Exception exception);
+
+    [LoggerMessage(15, LogLevel.Warning, "Grain member {Membership}: the member failed on {Partition} at offset {Offset}; delivering again after a backoff")]
+    public static partial void GrainMemberHandlerFailed(ILogger logger, string membership, string partition, long offset, Exception exception);
+
+    [LoggerMessage(16, LogLevel.Information, "Grain member {Membership}: commit of {Partition} refused; the partition's next owner delivers from the last commit")]
+    public static partial void GrainMemberCommitFailed(ILogger logger, string membership, string partition, Exception exception);
 }

@@ -28,6 +28,13 @@ public sealed class OrleansGroupsOptions
     /// <summary>Consumer group settings.</summary>
     public GroupOptions Groups { get; set; } = new();
 
+    /// <summary>
+    /// Register a reminder service (default true): Azure tables in Azure mode when a connection string or table
+    /// service URI is set, else in memory. Grain members need reminders to rejoin after a silo failure. Set false
+    /// when the host configures its own reminder service.
+    /// </summary>
+    public bool AddReminderService { get; set; } = true;
+
     /// <summary>Consumer session (prefetch and notification) settings.</summary>
     public ConsumerSessionOptions Consumers { get; set; } = new();
 }

@@ -1,6 +1,7 @@
 using Azure.Identity;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
+using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -55,6 +56,10 @@ public static class OrleansGroupsSiloBuilderExtensions
                 throw new ArgumentOutOfRangeException(nameof(configure), options.Storage, "Unknown storage kind.");
         }
         AddNotificationStreams(builder, options);
+        if (options.AddReminderService)
+        {
+            AddReminderService(builder, options);
+        }
         // Stored state must not depend on assembly names (the Newtonsoft default writes $type with them).
         builder.UseSystemTextJsonGrainStorageSerializer();
         return builder;
@@ -93,6 +98,23 @@ public static class OrleansGroupsSiloBuilderExtensions
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(options), consumers.Streams, "Unknown notification streams.");
+        }
+    }
+
+    /// <summary>Grain members' memberships keep themselves joined with a reminder: durable in Azure mode when a table endpoint is known.</summary>
+    private static void AddReminderService(ISiloBuilder builder, OrleansGroupsOptions options)
+    {
+        var azure = options.Azure;
+        if (options.Storage == StorageKind.Azure && (!string.IsNullOrWhiteSpace(azure.ConnectionString) || azure.TableServiceUri is not null))
+        {
+            var tables = !string.IsNullOrWhiteSpace(azure.ConnectionString)
+                ? new TableServiceClient(azure.ConnectionString)
+                : new TableServiceClient(azure.TableServiceUri, new DefaultAzureCredential());
+            builder.UseAzureTableReminderService(o => o.TableServiceClient = tables);
+        }
+        else
+        {
+            builder.UseInMemoryReminderService();
         }
     }
 
