@@ -42,6 +42,7 @@ public sealed class Consumer : IAsyncDisposable
     private int _nextPartition;
     private int _runLength;
     private bool _closed;
+    private bool _manual;
 
     /// <summary>Creates a consumer; it joins its group on <see cref="Subscribe(IEnumerable{string})"/>.</summary>
     public Consumer(IGrainFactory grains, ConsumerOptions options)
@@ -114,9 +115,73 @@ public sealed class Consumer : IAsyncDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
+            if (_manual)
+            {
+                throw new InvalidRequestException("This consumer reads manually assigned partitions (Assign); use another consumer to subscribe.");
+            }
             _topics = list;
             _heartbeatLoop ??= Task.Run(() => HeartbeatLoopAsync(_stopping.Token));
         }
+    }
+
+    /// <summary>
+    /// Reads exactly these partitions, without joining the group (Kafka's <c>assign</c>), replacing any earlier
+    /// assignment. Each starts at its offset: a real offset, <see cref="Offset.Beginning"/>, <see cref="Offset.End"/>,
+    /// or <see cref="Offset.Stored"/> (the group's committed offset, else <see cref="ConsumerOptions.AutoOffsetReset"/>).
+    /// Commits are accepted only while the group has no members (Kafka's standalone consumer). Cannot be mixed with
+    /// <see cref="Subscribe(IEnumerable{string})"/> on one consumer.
+    /// </summary>
+    public void Assign(IEnumerable<TopicPartitionOffset> partitions)
+    {
+        var list = partitions.ToList();
+        foreach (var (partition, offset) in list)
+        {
+            TopicName.Validate(partition.Topic);
+            if (partition.Partition < 0)
+            {
+                throw new InvalidRequestException($"Cannot assign {partition}: partitions are numbered from 0.");
+            }
+            if (offset < 0 && offset is not (Offset.Beginning or Offset.End or Offset.Stored))
+            {
+                throw new InvalidRequestException($"Cannot assign {partition} at offset {offset}: use an offset >= 0, Offset.Beginning, Offset.End or Offset.Stored.");
+            }
+        }
+        if (list.Select(p => p.TopicPartition).Distinct().Count() != list.Count)
+        {
+            throw new InvalidRequestException("Assign names a partition twice.");
+        }
+        List<TopicPartition> dropped;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            if (_heartbeatLoop is not null)
+            {
+                throw new InvalidRequestException("This consumer subscribed to topics (its group assigns its partitions); use another consumer to assign partitions manually.");
+            }
+            _manual = true;
+            dropped = [.. _partitions.Keys];
+        }
+        StopFetching(dropped);
+        lock (_gate)
+        {
+            foreach (var (partition, offset) in list)
+            {
+                var fetch = new PartitionFetch(partition, offset, -1);
+                _partitions[partition] = fetch;
+                fetch.Loop = Task.Run(() => FetchLoopAsync(fetch));
+            }
+        }
+    }
+
+    /// <summary>Stops reading every manually assigned partition.</summary>
+    public void Unassign()
+    {
+        List<TopicPartition> all;
+        lock (_gate)
+        {
+            all = _manual ? [.. _partitions.Keys] : [];
+        }
+        StopFetching(all);
     }
 
     /// <summary>The next record, or null when none arrives within <paramref name="timeout"/>.</summary>
@@ -168,7 +233,7 @@ public sealed class Consumer : IAsyncDisposable
     {
         lock (_gate)
         {
-            return _partitions.TryGetValue(partition, out var fetch) ? fetch.ConsumedPosition : null;
+            return _partitions.TryGetValue(partition, out var fetch) && fetch.ConsumedPosition >= 0 ? fetch.ConsumedPosition : null;
         }
     }
 
@@ -253,7 +318,7 @@ public sealed class Consumer : IAsyncDisposable
         await _commitGate.WaitAsync(cancellationToken);
         try
         {
-            await _group.Commit(new CommitRequest(MemberId, MemberEpoch, list));
+            await _group.Commit(CommitRequestFor(list));
             lock (_gate)
             {
                 foreach (var offset in list)
@@ -305,6 +370,10 @@ public sealed class Consumer : IAsyncDisposable
             {
                 // Only buffers are lost; an abandoned session ends by itself after its idle timeout.
             }
+        }
+        if (_manual)
+        {
+            return;
         }
         try
         {
@@ -672,6 +741,21 @@ public sealed class Consumer : IAsyncDisposable
         PartitionsAssigned?.Invoke(added);
     }
 
+    /// <summary>The real offset of <see cref="Offset.Beginning"/>, <see cref="Offset.End"/> or <see cref="Offset.Stored"/>.</summary>
+    private async Task<long> ResolveAsync(TopicPartition partition, long special)
+    {
+        switch (special)
+        {
+            case Offset.Beginning:
+                return (await PartitionGrain(partition).GetWatermarks()).LogStartOffset;
+            case Offset.End:
+                return (await PartitionGrain(partition).GetWatermarks()).HighWatermark;
+            default:
+                var committed = await _group.GetCommittedOffsets([partition]);
+                return committed.TryGetValue(partition, out var offset) ? offset.Offset : await ResetPositionAsync(partition, null);
+        }
+    }
+
     private async Task<long> ResetPositionAsync(TopicPartition partition, OffsetOutOfRangeException? cause)
     {
         switch (_options.AutoOffsetReset)
@@ -692,6 +776,35 @@ public sealed class Consumer : IAsyncDisposable
         var token = fetch.Stop.Token;
         while (!token.IsCancellationRequested)
         {
+            long requested;
+            lock (_gate)
+            {
+                requested = fetch.FetchPosition;
+            }
+            if (requested < 0)
+            {
+                try
+                {
+                    var resolved = await ResolveAsync(fetch.Partition, requested);
+                    lock (_gate)
+                    {
+                        if (fetch.FetchPosition == requested)
+                        {
+                            fetch.FetchPosition = fetch.ConsumedPosition = resolved;
+                        }
+                    }
+                }
+                catch (OrleansGroupsException e) when (!e.IsRetriable)
+                {
+                    Fail(e);
+                    return;
+                }
+                catch (Exception) when (!token.IsCancellationRequested)
+                {
+                    await DelayAsync(TimeSpan.FromMilliseconds(200), token);
+                }
+                continue;
+            }
             long position;
             Task? space = null;
             lock (_gate)
@@ -734,6 +847,12 @@ public sealed class Consumer : IAsyncDisposable
                     return;
                 }
                 continue;
+            }
+            catch (OrleansGroupsException e) when (_manual && e is UnknownTopicException or UnknownPartitionException)
+            {
+                // A group waits for topics to appear; a manual assignment names partitions that must exist.
+                Fail(e);
+                return;
             }
             catch (Exception) when (!token.IsCancellationRequested)
             {
@@ -783,7 +902,7 @@ public sealed class Consumer : IAsyncDisposable
         {
             return;
         }
-        await _group.Commit(new CommitRequest(MemberId, MemberEpoch, offsets));
+        await _group.Commit(CommitRequestFor(offsets));
         lock (_gate)
         {
             foreach (var offset in offsets)
@@ -795,6 +914,10 @@ public sealed class Consumer : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>A group member commits as itself; a manually assigned consumer as Kafka's standalone consumer (no member, epoch -1).</summary>
+    private CommitRequest CommitRequestFor(List<PartitionOffset> offsets) =>
+        _manual ? new CommitRequest("", MemberEpochs.Leave, offsets) : new CommitRequest(MemberId, MemberEpoch, offsets);
 
     private List<PartitionFetch> StopFetching(IEnumerable<TopicPartition> partitions)
     {

@@ -52,3 +52,16 @@ public sealed record ConsumeResult(
 /// <param name="TopicPartition">The partition.</param>
 /// <param name="Offset">The offset (for commits: the next offset to read).</param>
 public sealed record TopicPartitionOffset(TopicPartition TopicPartition, long Offset);
+
+/// <summary>Special offsets for <see cref="Consumer.Assign"/>, with Confluent.Kafka's values.</summary>
+public static class Offset
+{
+    /// <summary>The oldest record still in the log.</summary>
+    public const long Beginning = -2;
+
+    /// <summary>The log end: only records produced from now on.</summary>
+    public const long End = -1;
+
+    /// <summary>The group's committed offset, or <see cref="ConsumerOptions.AutoOffsetReset"/> without one.</summary>
+    public const long Stored = -1000;
+}

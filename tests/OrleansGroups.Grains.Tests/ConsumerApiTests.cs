@@ -97,6 +97,77 @@ public abstract class ConsumerApiTests(ClusterFixture fixture)
         Assert.Empty(consumer.Assignment);
         await consumer.CloseAsync();
     }
+
+    private async Task<List<long>> ReadAsync(Consumer consumer, int count)
+    {
+        var offsets = new List<long>();
+        while (offsets.Count < count)
+        {
+            offsets.Add((await consumer.ConsumeAsync(Deadline) ?? throw new TimeoutException("no record")).Offset);
+        }
+        return offsets;
+    }
+
+    [Fact]
+    public async Task Assign_ReadsExactlyTheGivenPartitions_FromTheGivenOffsets_WithoutJoining()
+    {
+        var topic = await TopicAsync(3, 10);
+        var group = NewName("assign");
+        await using var consumer = fixture.Groups.CreateConsumer(ClusterFixture.FastConsumer(group));
+
+        consumer.Assign([new TopicPartitionOffset(new TopicPartition(topic, 1), 4), new TopicPartitionOffset(new TopicPartition(topic, 2), Offset.Beginning)]);
+        var records = new List<ConsumeResult>();
+        while (records.Count < 16)
+        {
+            records.Add(await consumer.ConsumeAsync(Deadline) ?? throw new TimeoutException("no record"));
+        }
+
+        Assert.Equal(Enumerable.Range(4, 6).Select(i => (long)i), records.Where(r => r.Partition == 1).Select(r => r.Offset));
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (long)i), records.Where(r => r.Partition == 2).Select(r => r.Offset));
+        Assert.Null(await consumer.ConsumeAsync(TimeSpan.FromMilliseconds(300)));
+        Assert.Equal(2, consumer.Assignment.Count);
+        Assert.Equal(10, consumer.Position(new TopicPartition(topic, 1)));
+        await Assert.ThrowsAsync<GroupIdNotFoundException>(() => fixture.Groups.Admin.DescribeGroupAsync(group));
+    }
+
+    [Fact]
+    public async Task Assign_AtEnd_GetsOnlyNewRecords_AndStored_StartsAtTheCommittedOffset()
+    {
+        var topic = await TopicAsync(1, 10);
+        var partition = new TopicPartition(topic, 0);
+        var group = NewName("assign");
+        await using var standalone = fixture.Groups.CreateConsumer(ClusterFixture.FastConsumer(group) with { EnableAutoCommit = false });
+        standalone.Assign([new TopicPartitionOffset(partition, 7)]);
+        Assert.Equal([7L], await ReadAsync(standalone, 1));
+        // A standalone consumer commits as Kafka's does: accepted while the group has no members.
+        await standalone.CommitAsync();
+
+        await using var atEnd = fixture.Groups.CreateConsumer(ClusterFixture.FastConsumer(NewName("other")));
+        atEnd.Assign([new TopicPartitionOffset(partition, Offset.End)]);
+        await using var stored = fixture.Groups.CreateConsumer(ClusterFixture.FastConsumer(group));
+        stored.Assign([new TopicPartitionOffset(partition, Offset.Stored)]);
+        await Wait.UntilAsync(() => atEnd.Position(partition) is not null, Deadline, "the end offset resolved");
+        await using var producer = fixture.Groups.CreateProducer();
+        await producer.ProduceAsync(partition, Message.FromStrings(null, "new"));
+
+        Assert.Equal([10L], await ReadAsync(atEnd, 1));
+        Assert.Equal([8L, 9L, 10L], await ReadAsync(stored, 3));
+    }
+
+    [Fact]
+    public async Task Assign_AndSubscribe_DoNotMix_AndUnknownTopicsFailClearly()
+    {
+        var topic = await TopicAsync(1, 1);
+        await using var subscribed = fixture.Groups.CreateConsumer(ClusterFixture.FastConsumer(NewName("mix")));
+        subscribed.Subscribe(topic);
+        await using var assigned = fixture.Groups.CreateConsumer(ClusterFixture.FastConsumer(NewName("mix")));
+        assigned.Assign([new TopicPartitionOffset(new TopicPartition(NewName("missing"), 0), 0)]);
+
+        Assert.Throws<InvalidRequestException>(() => subscribed.Assign([new TopicPartitionOffset(new TopicPartition(topic, 0), 0)]));
+        Assert.Throws<InvalidRequestException>(() => assigned.Subscribe(topic));
+        Assert.Throws<InvalidRequestException>(() => assigned.Assign([new TopicPartitionOffset(new TopicPartition(topic, 0), -5)]));
+        await Assert.ThrowsAsync<UnknownTopicException>(() => assigned.ConsumeAsync(Deadline));
+    }
 }
 
 [Collection(MemoryClusterCollection.Name), Trait("Category", "Cluster")]

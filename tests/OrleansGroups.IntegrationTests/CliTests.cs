@@ -106,6 +106,39 @@ public sealed class CliTests(MemorySiloFixture fixture) : IClassFixture<MemorySi
     }
 
     [Fact]
+    public async Task ConsumePartition_ReadsOnePartitionFromAnOffset_WithoutAGroup()
+    {
+        var topic = NewName("assign");
+        await Og(null, "topic", "create", topic, "--partitions", "2");
+        await Og("a0\na1\na2\na3\na4\n", "produce", topic, "--partition", "1");
+        await Og("b0\nb1\n", "produce", topic, "--partition", "0");
+
+        var fromThree = await Og(null, "consume", topic, "--partition", "1", "--offset", "3", "--timeout-ms", "1500");
+        var fromBeginning = await Og(null, "consume", topic, "--partition", "0", "--from-beginning", "--max-messages", "2");
+        var groups = await Og(null, "group", "list");
+
+        Assert.True(fromThree.ExitCode == 0, fromThree.StandardError);
+        Assert.Equal(["a3", "a4"], fromThree.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["b0", "b1"], fromBeginning.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        // Assign mode joins no group and commits nothing.
+        Assert.DoesNotContain("og-console-", groups.StandardOutput);
+    }
+
+    [Fact]
+    public async Task ConsumePartition_BadCombinations_AreOneClearError()
+    {
+        var topic = NewName("assign");
+        await Og(null, "topic", "create", topic, "--partitions", "2");
+
+        AssertOneErrorLine(await Og(null, "consume", topic, "--partition", "0", "--group", "g"), "--partition reads without a group");
+        AssertOneErrorLine(await Og(null, "consume", topic), "Give --group");
+        AssertOneErrorLine(await Og(null, "consume", topic, "--group", "g", "--offset", "3"), "--offset needs --partition");
+        AssertOneErrorLine(await Og(null, "consume", topic, "--partition", "5"), "partition");
+        AssertOneErrorLine(await Og(null, "consume", topic, "--partition", "0", "--offset", "99"), "out of range");
+        AssertOneErrorLine(await Og(null, "consume", topic, "--partition", "0", "--offset", "soon"), "is not an offset");
+    }
+
+    [Fact]
     public async Task InvalidTopicName_IsOneClearError()
     {
         AssertOneErrorLine(await Og(null, "topic", "create", "bad name!", "--partitions", "1"), "Invalid topic name");

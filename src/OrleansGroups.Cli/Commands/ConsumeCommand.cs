@@ -2,10 +2,14 @@ using System.CommandLine;
 using System.Text;
 using OrleansGroups.Client;
 using OrleansGroups.Core.Errors;
+using OrleansGroups.Core.Topics;
 
 namespace OrleansGroups.Cli.Commands;
 
-/// <summary><c>og consume TOPIC --group G</c>: joins the group as one member and prints what it is given.</summary>
+/// <summary>
+/// <c>og consume TOPIC --group G</c>: joins the group as one member and prints what it is given; <c>--partition P
+/// [--offset O]</c>: reads one partition without a group.
+/// </summary>
 internal static class ConsumeCommand
 {
     public const int DefaultTimeoutMs = 10_000;
@@ -19,10 +23,19 @@ internal static class ConsumeCommand
     public static Command Create()
     {
         var topic = new Argument<string>("topic") { Description = "Topic to consume" };
-        var group = new Option<string>("--group")
+        var group = new Option<string?>("--group")
         {
-            Description = "Consumer group to join; the group's members share the topic's partitions and its committed offsets",
-            Required = true,
+            Description = "Consumer group to join; the group's members share the topic's partitions and its committed offsets. " +
+                "Required unless --partition is given",
+        };
+        var partition = new Option<int?>("--partition")
+        {
+            Description = "Read this one partition without a group (Kafka's assign mode): no membership, no commits. " +
+                "Starts at --offset",
+        };
+        var offset = new Option<string?>("--offset")
+        {
+            Description = "With --partition: where to start, an offset, 'earliest' or 'latest' (default latest, or earliest with --from-beginning)",
         };
         var maxMessages = new Option<long?>("--max-messages") { Description = "Exit after printing N records" };
         var timeoutMs = new Option<int>("--timeout-ms")
@@ -46,22 +59,51 @@ internal static class ConsumeCommand
                 "(key and value as UTF-8 text, key null when absent, timestamp in Unix milliseconds). Default: the value only",
         };
         var command = new Command("consume",
-            "Join a consumer group as one member and print its records to stdout as they arrive, committing what was printed. " +
-            "Exits after --max-messages records or --timeout-ms without records, leaving the group; " +
+            "Join a consumer group as one member and print its records to stdout as they arrive, committing what was printed " +
+            "(or, with --partition, read one partition without a group). Exits after --max-messages records or --timeout-ms without records, leaving the group; " +
             "prints \"Consumed N records\" on stderr")
         {
-            topic, group, maxMessages, timeoutMs, fromBeginning, instanceId, json,
+            topic, group, partition, offset, maxMessages, timeoutMs, fromBeginning, instanceId, json,
         };
         ClusterConnection.AddOptionsTo(command);
         command.SetAction((parse, ct) => ClusterConnection.RunAsync(parse, ct, (cluster, token) => RunAsync(
-            cluster, parse.GetValue(topic)!, parse.GetValue(group)!, parse.GetValue(maxMessages), parse.GetValue(timeoutMs),
-            parse.GetValue(fromBeginning), parse.GetValue(instanceId), parse.GetValue(json), token)));
+            cluster, parse.GetValue(topic)!, parse.GetValue(group), parse.GetValue(partition), parse.GetValue(offset),
+            parse.GetValue(maxMessages), parse.GetValue(timeoutMs), parse.GetValue(fromBeginning), parse.GetValue(instanceId),
+            parse.GetValue(json), token)));
         return command;
     }
 
-    private static async Task<int> RunAsync(ClusterConnection cluster, string topic, string groupId, long? maxMessages, int timeoutMs,
-        bool fromBeginning, string? instanceId, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ClusterConnection cluster, string topic, string? groupId, int? partition, string? offset,
+        long? maxMessages, int timeoutMs, bool fromBeginning, string? instanceId, bool json, CancellationToken cancellationToken)
     {
+        if (partition is null && string.IsNullOrWhiteSpace(groupId))
+        {
+            throw new CliException("Give --group G to join a group, or --partition P to read one partition without a group.");
+        }
+        if (partition is not null && groupId is not null)
+        {
+            throw new CliException("--partition reads without a group; drop --group (or drop --partition to join the group).");
+        }
+        if (partition is null && offset is not null)
+        {
+            throw new CliException("--offset needs --partition; a group starts at its committed offsets.");
+        }
+        if (partition is not null && instanceId is not null)
+        {
+            throw new CliException("--instance-id names a group member; --partition reads without a group.");
+        }
+        if (partition is < 0)
+        {
+            throw new CliException("--partition must be 0 or more.");
+        }
+        var start = offset?.Trim().ToLowerInvariant() switch
+        {
+            null => fromBeginning ? Offset.Beginning : Offset.End,
+            "earliest" or "beginning" => Offset.Beginning,
+            "latest" or "end" => Offset.End,
+            var text when long.TryParse(text, out var value) && value >= 0 => value,
+            _ => throw new CliException($"--offset '{offset}' is not an offset (0 or more), 'earliest' or 'latest'."),
+        };
         if (maxMessages is < 1)
         {
             throw new CliException("--max-messages must be at least 1.");
@@ -71,10 +113,21 @@ internal static class ConsumeCommand
             throw new CliException("--timeout-ms must be 0 (wait forever) or positive.");
         }
         // Fail on a missing topic now: a subscription to it would only ever wait.
-        await cluster.Client.Admin.DescribeTopicAsync(topic);
-
-        var consumer = cluster.Client.CreateConsumer(new ConsumerOptions(groupId)
+        var details = await cluster.Client.Admin.DescribeTopicAsync(topic);
+        if (partition is { } p && p >= details.Topic.PartitionCount)
         {
+            throw new UnknownPartitionException(topic, p, details.Topic.PartitionCount);
+        }
+        if (partition is not null && start > details.Partitions[partition.Value].LogEndOffset)
+        {
+            var bounds = details.Partitions[partition.Value];
+            throw new OffsetOutOfRangeException(topic, partition.Value, start, bounds.LogStartOffset, bounds.LogEndOffset);
+        }
+
+        // Assign mode still needs a group id for the consumer's identity; it never joins or commits to it.
+        var consumer = cluster.Client.CreateConsumer(new ConsumerOptions(groupId ?? $"og-console-{Guid.NewGuid():N}")
+        {
+            EnableAutoCommit = partition is null,
             ClientId = "og-consume",
             AutoOffsetReset = fromBeginning ? AutoOffsetReset.Earliest : AutoOffsetReset.Latest,
             InstanceId = string.IsNullOrWhiteSpace(instanceId) ? null : instanceId,
@@ -85,7 +138,14 @@ internal static class ConsumeCommand
         long consumed = 0;
         try
         {
-            consumer.Subscribe(topic);
+            if (partition is { } assigned)
+            {
+                consumer.Assign([new TopicPartitionOffset(new TopicPartition(topic, assigned), start)]);
+            }
+            else
+            {
+                consumer.Subscribe(topic);
+            }
             var idleSince = DateTimeOffset.UtcNow;
             while (maxMessages is null || consumed < maxMessages)
             {
@@ -126,11 +186,17 @@ internal static class ConsumeCommand
                     record = await consumer.ConsumeAsync(TimeSpan.Zero, CancellationToken.None);
                 }
                 await output.FlushAsync(CancellationToken.None);
-                await CommitPrintedAsync(consumer);
+                if (partition is null)
+                {
+                    await CommitPrintedAsync(consumer);
+                }
                 idleSince = DateTimeOffset.UtcNow;
             }
             await output.FlushAsync(CancellationToken.None);
-            await CommitPrintedAsync(consumer);
+            if (partition is null)
+            {
+                await CommitPrintedAsync(consumer);
+            }
             // Leaving (rather than timing out) hands the partitions to the other members at once.
             await consumer.CloseAsync();
         }
