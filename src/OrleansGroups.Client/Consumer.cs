@@ -15,7 +15,7 @@ namespace OrleansGroups.Client;
 /// what was consumed (with auto-commit) and only then confirms the release, so the next owner starts exactly
 /// where this one stopped. <see cref="CloseAsync"/> leaves the group.
 /// </summary>
-public sealed class Consumer : IAsyncDisposable
+public sealed class Consumer : IConsumer
 {
     /// <summary>Records taken from one partition before moving to the next that has records.</summary>
     private const int RunLength = 100;
@@ -183,6 +183,43 @@ public sealed class Consumer : IAsyncDisposable
         }
         StopFetching(all);
     }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Subscription
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _topics;
+            }
+        }
+    }
+
+    /// <summary>Blocks until a record arrives (Confluent's <c>Consume(CancellationToken)</c>); throws <see cref="OperationCanceledException"/> when cancelled.</summary>
+    public ConsumeResult Consume(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (ConsumeAsync(TimeSpan.FromSeconds(1), cancellationToken).GetAwaiter().GetResult() is { } result)
+            {
+                return result;
+            }
+        }
+    }
+
+    /// <summary>Blocks for the next record, or returns null after <paramref name="timeout"/> (Confluent's <c>Consume(TimeSpan)</c>).</summary>
+    public ConsumeResult? Consume(TimeSpan timeout) => ConsumeAsync(timeout).GetAwaiter().GetResult();
+
+    /// <summary>Commits the positions of what was consumed, and waits (Confluent's <c>Commit()</c>).</summary>
+    public void Commit() => CommitAsync().GetAwaiter().GetResult();
+
+    /// <summary>Commits explicit offsets, and waits (Confluent's <c>Commit(offsets)</c>).</summary>
+    public void Commit(IEnumerable<TopicPartitionOffset> offsets) => CommitAsync(offsets).GetAwaiter().GetResult();
+
+    /// <summary>Commits (with auto-commit) and leaves the group, and waits (Confluent's <c>Close()</c>).</summary>
+    public void Close() => CloseAsync().GetAwaiter().GetResult();
 
     /// <summary>The next record, or null when none arrives within <paramref name="timeout"/>.</summary>
     public async Task<ConsumeResult?> ConsumeAsync(TimeSpan timeout, CancellationToken cancellationToken = default)

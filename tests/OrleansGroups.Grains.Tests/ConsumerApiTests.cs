@@ -168,6 +168,37 @@ public abstract class ConsumerApiTests(ClusterFixture fixture)
         Assert.Throws<InvalidRequestException>(() => assigned.Assign([new TopicPartitionOffset(new TopicPartition(topic, 0), -5)]));
         await Assert.ThrowsAsync<UnknownTopicException>(() => assigned.ConsumeAsync(Deadline));
     }
+
+    [Fact]
+    public async Task TheSynchronousConfluentCalls_ConsumeCommitClose_WorkThroughIConsumer()
+    {
+        var topic = await TopicAsync(2, 5);
+        var group = NewName("sync");
+        IConsumer consumer = fixture.Groups.CreateConsumer(ClusterFixture.FastConsumer(group) with { EnableAutoCommit = false });
+
+        var offsets = await Task.Run(() =>
+        {
+            consumer.Subscribe(topic);
+            var read = new List<TopicPartitionOffset>();
+            using var deadline = new CancellationTokenSource(Deadline);
+            while (read.Count < 10)
+            {
+                var record = consumer.Consume(deadline.Token);
+                read.Add(new TopicPartitionOffset(record.TopicPartition, record.Offset));
+            }
+            consumer.Commit();
+            Assert.Null(consumer.Consume(TimeSpan.FromMilliseconds(200)));
+            Assert.Equal([topic], consumer.Subscription);
+            consumer.Close();
+            return read;
+        });
+
+        Assert.Equal(10, offsets.Distinct().Count());
+        var details = await fixture.Groups.Admin.DescribeGroupAsync(group);
+        Assert.All(details.Partitions, p => Assert.Equal(5, p.CommittedOffset));
+        Assert.Empty(details.Group.Members);
+        Assert.Throws<OperationCanceledException>(() => consumer.Consume(new CancellationToken(canceled: true)));
+    }
 }
 
 [Collection(MemoryClusterCollection.Name), Trait("Category", "Cluster")]
