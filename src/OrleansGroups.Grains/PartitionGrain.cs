@@ -21,6 +21,7 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
     private TopicPartition _partition;
     private TopicConfig _config = TopicConfig.Default;
     private PartitionLog? _log;
+    private IDisposable? _retentionTimer;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -77,6 +78,17 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
 
     public async Task<PartitionStats> GetStats() => (await ReadyAsync()).Stats;
 
+    public async Task DeleteLog()
+    {
+        // Forget the log first: calls from now on go back to the registry, which no longer knows the topic (or knows
+        // a new one of the same name, which must start empty).
+        _log = null;
+        _retentionTimer?.Dispose();
+        _retentionTimer = null;
+        await PartitionLog.DeleteAllAsync(store, _partition);
+        DeactivateOnIdle();
+    }
+
     public async Task<int> ApplyRetention() => await (await ReadyAsync()).ApplyRetentionAsync(_config);
 
     private async Task<PartitionLog> ReadyAsync()
@@ -97,7 +109,8 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
                 if (_config.RetentionMs >= 0 || _config.RetentionBytes >= 0)
                 {
                     var period = options.Value.Log.RetentionCheckInterval;
-                    this.RegisterGrainTimer(async _ => await _log.ApplyRetentionAsync(_config), TimeSpan.Zero, period);
+                    var log = _log;
+                    _retentionTimer = this.RegisterGrainTimer(async _ => await log.ApplyRetentionAsync(_config), TimeSpan.Zero, period);
                 }
             }
         }
