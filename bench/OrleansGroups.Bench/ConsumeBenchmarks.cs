@@ -63,6 +63,7 @@ internal static class ConsumeBench
           --latency-warmup N            records sent first and not measured (default 200)
           --latency-partitions N        partitions of the latency topic (default 1, as one Redis stream)
           --linger-ms LIST              producer linger(s) for the latency runs, e.g. 0,5 (default: ProducerOptions' default)
+          --no-storage-reads            skip the Azurite silo without a tail cache (whose consumers read from Azurite)
           --out DIR                     where consume-<date>.json/.md go (default bench/results)
           --commit SHA                  recorded in the results
         """;
@@ -77,6 +78,7 @@ internal static class ConsumeBench
         var rate = 200;
         var latencyPartitions = 1;
         double[] lingers = [];
+        var fromStorage = true;
         var output = defaultOutput;
         string? commit = null;
         for (var i = 0; i < args.Length; i++)
@@ -94,6 +96,7 @@ internal static class ConsumeBench
                 case "--latency-warmup": warmUp = long.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--latency-partitions": latencyPartitions = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--linger-ms": lingers = [.. Next().Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture))]; break;
+                case "--no-storage-reads": fromStorage = false; break;
                 case "--out": output = Path.GetFullPath(Next()); break;
                 case "--commit": commit = Next(); break;
                 default:
@@ -144,6 +147,15 @@ internal static class ConsumeBench
                 var cluster = await BenchCluster.StartAsync(StorageKind.Azure, azurite.ConnectionString);
                 disposables.Insert(0, cluster);
                 systems.Add(("azurite", new OrleansConsumeScenarios(cluster, Say)));
+                if (fromStorage)
+                {
+                    // Partitions keep the newest appends in memory (Log.TailCacheBytes, 4 MiB each), so the column above reads
+                    // just-written records from memory; this silo keeps only the last append, so reads go to Azurite.
+                    Say("azurite: a second silo without a tail cache, so consumers read from Azurite");
+                    var cold = await BenchCluster.StartAsync(StorageKind.Azure, azurite.ConnectionString, o => o.Log.TailCacheBytes = 0);
+                    disposables.Insert(0, cold);
+                    systems.Add(("azurite, reads from storage", new OrleansConsumeScenarios(cold, Say)));
+                }
             }
 
             Say("warm-up (JIT, connections), not recorded");
@@ -224,7 +236,7 @@ internal static class ConsumeBench
             ["consumer"] = "default ConsumerOptions (auto-commit every 5 s and on close) with AutoOffsetReset Earliest",
             ["value"] = $"{PeerValue.Bytes} B (sequence number, send timestamp, filler), no key",
             ["redis"] = $"redis-server {redisServer.Version}, loopback, appendonly yes, appendfsync everysec; XREADGROUP COUNT {RedisScenarios.ReadCount} BLOCK 100 + XACK per read, one connection per consumer",
-            ["orleansgroups"] = "in-process silo, client over loopback TCP",
+            ["orleansgroups"] = "in-process silo, client over loopback TCP; \"azurite, reads from storage\": a second silo on the same Azurite with Log.TailCacheBytes 0, so fetches read the blobs instead of the partitions' in-memory tail",
             ["commit"] = commit ?? "unknown",
             ["load average at start, end"] = $"{loadAtStart}; {LoadAverage()}",
         };
