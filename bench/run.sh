@@ -16,7 +16,7 @@
 #
 #   bench/run.sh consume [consume options] consumer latency (200/s) and group throughput (1/2/4 consumers, 8 partitions),
 #                                         memory and Azurite next to Redis Streams (issue 5); --help lists the options.
-#                                         Writes bench/results/consume-<yyyy-MM-dd>.json and .md. About 3 minutes.
+#                                         Writes bench/results/consume-<yyyy-MM-dd>.json and .md. About 4 minutes.
 #
 #   bench/run.sh all                      every benchmark in turn: produce, peer (memory and Azurite), consume, groups;
 #                                         then bench/RESULTS.md points at the fresh results. About 8-10 minutes.
