@@ -85,8 +85,16 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
         _log = null;
         _retentionTimer?.Dispose();
         _retentionTimer = null;
-        await PartitionLog.DeleteAllAsync(store, _partition);
         DeactivateOnIdle();
+        try
+        {
+            await PartitionLog.DeleteAllAsync(store, _partition);
+        }
+        catch (Exception e) when (e is not OrleansGroupsException)
+        {
+            throw new StorageUnavailableException(
+                $"The log of {_partition} could not be deleted ({e.GetType().Name}: {e.Message}); the topic stays hidden, and deleting it again finishes the job.", e);
+        }
     }
 
     public async Task<int> ApplyRetention() => await (await ReadyAsync()).ApplyRetentionAsync(_config);

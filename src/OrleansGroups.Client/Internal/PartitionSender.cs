@@ -127,8 +127,10 @@ internal sealed class PartitionSender(
             }
             if (lingerCut is not null)
             {
-                // Until the linger ends, the batch fills up, or a flush asks for everything now.
-                await Task.WhenAny(lingerCut, Task.Delay(linger));
+                // Until the linger ends, the batch fills up, or a flush asks for everything now (then the timer goes).
+                using var timer = new CancellationTokenSource();
+                await Task.WhenAny(lingerCut, Task.Delay(linger, timer.Token));
+                await timer.CancelAsync();
                 continue;
             }
             var records = take.SelectMany(p => p.Records).ToList();
