@@ -14,7 +14,11 @@
 # benchmark starts its own redis-server (AOF, appendfsync everysec, temporary directory, free loopback port) and
 # an in-process silo, and stops both when it ends. About 2 minutes with the defaults (memory storage).
 #
-#   bench/run.sh all                      every benchmark in turn: produce, peer (memory and Azurite), groups;
+#   bench/run.sh consume [consume options] consumer latency (200/s) and group throughput (1/2/4 consumers, 8 partitions),
+#                                         memory and Azurite next to Redis Streams (issue 5); --help lists the options.
+#                                         Writes bench/results/consume-<yyyy-MM-dd>.json and .md. About 4 minutes.
+#
+#   bench/run.sh all                      every benchmark in turn: produce, peer (memory and Azurite), consume, groups;
 #                                         then bench/RESULTS.md points at the fresh results. About 8-10 minutes.
 set -euo pipefail
 
@@ -25,16 +29,19 @@ if [[ "${1:-}" == "all" ]]; then
   shift
   bash bench/run.sh "$@"
   bash bench/run.sh peer --storage both
+  bash bench/run.sh consume --storage both
   dotnet build bench/OrleansGroups.Bench.Groups/OrleansGroups.Bench.Groups.csproj -c Release -nologo -v q
   dotnet bench/OrleansGroups.Bench.Groups/bin/Release/net10.0/OrleansGroups.Bench.Groups.dll --repetitions 3 \
     --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "run.sh: results in bench/results/ (produce-, peer- and groups-$(date -u +%Y-%m-%d).md); bench/RESULTS.md summarises them" >&2
+  echo "run.sh: results in bench/results/ (produce-, peer-, consume- and groups-$(date -u +%Y-%m-%d).md); bench/RESULTS.md summarises them" >&2
   exit 0
 fi
 
-peer=0
-if [[ "${1:-}" == "peer" ]]; then
-  peer=1
+with_redis=0
+mode=""
+if [[ "${1:-}" == "peer" || "${1:-}" == "consume" ]]; then
+  with_redis=1
+  mode="$1"
   if ! command -v redis-server >/dev/null 2>&1 && [[ ! -x /usr/bin/redis-server ]]; then
     echo "run.sh: installing redis-server (apt-get)..." >&2
     sudo_cmd=""
@@ -44,7 +51,11 @@ if [[ "${1:-}" == "peer" ]]; then
 fi
 
 needs_azurite=1
-if [[ $peer == 1 ]] && [[ " $* " != *" azure "* && " $* " != *" both "* ]]; then
+# peer runs memory unless asked for Azurite; consume runs both unless asked for memory only.
+if [[ "$mode" == "peer" ]] && [[ " $* " != *" azure "* && " $* " != *" both "* ]]; then
+  needs_azurite=0
+fi
+if [[ "$mode" == "consume" ]] && [[ " $* " == *" --storage memory "* ]]; then
   needs_azurite=0
 fi
 if [[ $needs_azurite == 1 && ! -x scripts/azurite/node_modules/.bin/azurite ]]; then
@@ -61,8 +72,8 @@ if [[ -n "$(git status --porcelain -- src bench 2>/dev/null)" ]]; then
   commit="$commit+local-changes"
 fi
 
-if [[ $peer == 1 ]]; then
+if [[ $with_redis == 1 ]]; then
   shift
-  exec dotnet bench/OrleansGroups.Bench/bin/Release/net10.0/OrleansGroups.Bench.dll peer --commit "$commit" "$@"
+  exec dotnet bench/OrleansGroups.Bench/bin/Release/net10.0/OrleansGroups.Bench.dll "$mode" --commit "$commit" "$@"
 fi
 exec dotnet bench/OrleansGroups.Bench/bin/Release/net10.0/OrleansGroups.Bench.dll --commit "$commit" "$@"

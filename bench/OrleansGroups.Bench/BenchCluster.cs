@@ -39,7 +39,8 @@ internal sealed class BenchCluster : IAsyncDisposable
 
     public AdminClient Admin => Client.Services.GetRequiredService<OrleansGroupsClient>().Admin;
 
-    public static async Task<BenchCluster> StartAsync(StorageKind storage, string? connectionString)
+    /// <param name="configure">Changes to the silo's OrleansGroups options (null: the silo host's defaults).</param>
+    public static async Task<BenchCluster> StartAsync(StorageKind storage, string? connectionString, Action<OrleansGroupsOptions>? configure = null)
     {
         var ports = FreeLoopbackPorts(2);
         var settings = new SiloSettings
@@ -52,6 +53,7 @@ internal sealed class BenchCluster : IAsyncDisposable
             SiloPort = ports[0],
             GatewayPort = ports[1],
         };
+        configure?.Invoke(settings.Options);
         var errors = settings.Validate();
         if (errors.Count > 0)
         {

@@ -31,9 +31,10 @@ internal sealed class ProduceBenchmarks(BenchCluster cluster, Action<string> say
     /// keyless so records go round-robin over the partitions, as Kafka's producer-perf-test does.
     /// </summary>
     /// <param name="batchSize">0: one <c>ProduceAsync</c> per record; otherwise <c>ProduceBatchAsync</c> calls of this many records (same window).</param>
-    public async Task<RunResult> ThroughputAsync(IGrainFactory grains, string path, int partitions, int producers, long records, int repetition, int batchSize = 0)
+    public async Task<RunResult> ThroughputAsync(
+        IGrainFactory grains, string path, int partitions, int producers, long records, int repetition, int batchSize = 0, ProducerOptions? options = null)
     {
-        var (topic, clients) = await PrepareAsync(grains, path, partitions, producers, repetition);
+        var (topic, clients) = await PrepareAsync(grains, path, partitions, producers, repetition, options);
         await WaitForQuietAsync();
         var before = await SampleAsync(grains, topic, partitions);
         var stopwatch = Stopwatch.StartNew();
@@ -47,9 +48,9 @@ internal sealed class ProduceBenchmarks(BenchCluster cluster, Action<string> say
     }
 
     /// <summary>One producer, one partition, each record awaited before the next: the latency-bound rate.</summary>
-    public async Task<RunResult> OneAtATimeAsync(IGrainFactory grains, string path, long records, int repetition)
+    public async Task<RunResult> OneAtATimeAsync(IGrainFactory grains, string path, long records, int repetition, ProducerOptions? options = null)
     {
-        var (topic, clients) = await PrepareAsync(grains, path, 1, 1, repetition);
+        var (topic, clients) = await PrepareAsync(grains, path, 1, 1, repetition, options);
         var producer = clients[0];
         var partition = new TopicPartition(topic, 0);
         var message = new Message(null, Value);
@@ -69,11 +70,45 @@ internal sealed class ProduceBenchmarks(BenchCluster cluster, Action<string> say
         return Result(repetition, records, stopwatch.Elapsed.TotalSeconds, before, after, 1, 1, latencies);
     }
 
-    private async Task<(string Topic, List<Producer> Producers)> PrepareAsync(IGrainFactory grains, string path, int partitions, int producers, int repetition)
+    /// <summary>
+    /// One producer, one partition, open loop: a record every 1/<paramref name="rate"/> s, each <c>ProduceAsync</c> issued on
+    /// time whether or not the previous one was acknowledged (independent callers, e.g. requests of a web app). Latency
+    /// per record from the call to its acknowledgement; records per append show what batching the rate allows.
+    /// </summary>
+    public async Task<RunResult> PacedAsync(IGrainFactory grains, string path, int rate, long records, int repetition, ProducerOptions? options = null)
     {
-        var topic = $"{cluster.Storage.ToString().ToLowerInvariant()}-{path}-{partitions}p-{producers}n-r{repetition}-{Guid.NewGuid().ToString("N")[..8]}";
+        var (topic, clients) = await PrepareAsync(grains, path, 1, 1, repetition, options);
+        var producer = clients[0];
+        var partition = new TopicPartition(topic, 0);
+        var message = new Message(null, Value);
+        var latencies = new double[records];
+        var interval = TimeSpan.FromSeconds(1.0 / rate);
+        await WaitForQuietAsync();
+        var before = await SampleAsync(grains, topic, 1);
+        var sends = new Task[records];
+        var stopwatch = Stopwatch.StartNew();
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < records; i++)
+        {
+            await Peer.Pacer.WaitUntilAsync(start, interval * i);
+            var index = i;
+            var started = Stopwatch.GetTimestamp();
+            sends[i] = producer.ProduceAsync(partition, message).ContinueWith(
+                _ => latencies[index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds, TaskContinuationOptions.ExecuteSynchronously);
+        }
+        await Task.WhenAll(sends);
+        stopwatch.Stop();
+        var after = await SampleAsync(grains, topic, 1);
+        Array.Sort(latencies);
+        return Result(repetition, records, stopwatch.Elapsed.TotalSeconds, before, after, 1, 1, latencies);
+    }
+
+    private async Task<(string Topic, List<Producer> Producers)> PrepareAsync(
+        IGrainFactory grains, string path, int partitions, int producers, int repetition, ProducerOptions? options)
+    {
+        var topic = $"{cluster.Storage.ToString().ToLowerInvariant()}-{path.Replace(' ', '-').Replace(",", "")}-{partitions}p-{producers}n-r{repetition}-{Guid.NewGuid().ToString("N")[..8]}";
         await cluster.Admin.CreateTopicAsync(topic, partitions);
-        var clients = Enumerable.Range(0, producers).Select(_ => new Producer(grains)).ToList();
+        var clients = Enumerable.Range(0, producers).Select(_ => new Producer(grains, options)).ToList();
         // Activate every partition and let each producer load the topic and its producer id before the clock starts.
         foreach (var producer in clients)
         {

@@ -3,13 +3,19 @@ using System.Runtime;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using OrleansGroups.Bench;
+using OrleansGroups.Client;
 using OrleansGroups.Hosting;
 
 // Produce benchmarks (issue 3 item 10): see bench/README.md. Progress goes to stderr, the markdown table to stdout.
-// "peer" as the first argument runs the Redis Streams peer comparison instead (issue 8).
+// "peer" as the first argument runs the Redis Streams peer comparison instead (issue 8), "consume" the consumer benchmark.
 if (args.Length > 0 && args[0] == "peer")
 {
     return await OrleansGroups.Bench.Peer.PeerBench.RunAsync(args[1..], Machine(), BenchOptions.DefaultOutput());
+}
+// "consume": consumer latency and group throughput next to Redis Streams (issue 5 item 5).
+if (args.Length > 0 && args[0] == "consume")
+{
+    return await ConsumeBench.RunAsync(args[1..], Machine(), BenchOptions.DefaultOutput());
 }
 var options = BenchOptions.Parse(args);
 if (options is null)
@@ -62,7 +68,11 @@ var report = new BenchReport(
         ["one-at-a-time records/run (memory, azurite)"] = $"{options.MemoryLatencyRecords:N0}, {options.AzureLatencyRecords:N0}",
         ["value"] = $"{ProduceBenchmarks.ValueBytes} B, no key, no headers (MB/s counts values)",
         ["window"] = $"{ProduceBenchmarks.Window:N0} outstanding records per producer",
-        ["producer"] = "default ProducerOptions (idempotent)",
+        ["producer"] = options.LingerMs.Count == 0
+            ? $"default ProducerOptions (idempotent, linger {new ProducerOptions().Linger.TotalMilliseconds:0.#} ms)"
+            : $"default ProducerOptions (idempotent) with linger {string.Join(" / ", options.LingerMs.Select(ms => $"{ms:0.#}"))} ms",
+        ["modes"] = string.Join(", ", options.Modes),
+        ["paced"] = $"{options.PacedRate:N0} records/s, one ProduceAsync each, not awaited in turn",
         ["azurite"] = options.AzuriteInMemory ? "in memory" : "persisting to disk",
         ["commit"] = options.Commit ?? "unknown",
         ["load average at start"] = loadAtStart,
@@ -82,21 +92,31 @@ async Task RunStorageAsync(BenchCluster cluster, string storage, long records, l
 {
     var bench = new ProduceBenchmarks(cluster, Say, azuritePid);
     var client = cluster.ClientGrains;
-    var matrix = new List<(string Path, IGrainFactory Grains, int Partitions, int Producers, int BatchSize)>();
-    foreach (var partitions in partitionCounts)
+    // Each linger under test (--linger-ms) runs every client scenario, labelled in the path when there is more than one.
+    var lingers = options.LingerMs.Count == 0
+        ? [(Label: "", Options: new ProducerOptions())]
+        : options.LingerMs.Select(ms => (Label: options.LingerMs.Count > 1 ? $", linger {ms:0.#} ms" : "", Options: new ProducerOptions { Linger = TimeSpan.FromMilliseconds(ms) })).ToList();
+    var matrix = new List<(string Path, IGrainFactory Grains, int Partitions, int Producers, int BatchSize, ProducerOptions Producer)>();
+    if (options.Modes.Contains("throughput"))
     {
-        foreach (var producers in producerCounts)
+        foreach (var (label, producer) in lingers)
         {
-            matrix.Add(("client", client, partitions, producers, 0));
+            foreach (var partitions in partitionCounts)
+            {
+                foreach (var producers in producerCounts)
+                {
+                    matrix.Add(("client" + label, client, partitions, producers, 0, producer));
+                }
+            }
+            // Where the client's per-record cost goes: the same load in calls of 1,000 records.
+            matrix.Add(($"client, batches of {BatchApiSize}" + label, client, 4, 1, BatchApiSize, producer));
         }
-    }
-    // Where the client's per-record cost goes: the same load in calls of 1,000 records.
-    matrix.Add(($"client, batches of {BatchApiSize}", client, 4, 1, BatchApiSize));
-    if (withInSiloPath)
-    {
-        // Where the network hop's cost goes: the silo's own grain factory (no TCP; arguments are still copied).
-        matrix.Add(("in-silo", cluster.SiloGrains, 4, 1, 0));
-        matrix.Add(("in-silo", cluster.SiloGrains, 4, 4, 0));
+        if (withInSiloPath)
+        {
+            // Where the network hop's cost goes: the silo's own grain factory (no TCP; arguments are still copied).
+            matrix.Add(("in-silo", cluster.SiloGrains, 4, 1, 0, lingers[0].Options));
+            matrix.Add(("in-silo", cluster.SiloGrains, 4, 4, 0, lingers[0].Options));
+        }
     }
 
     Say($"{storage}: warm-up (JIT, connections), not recorded");
@@ -104,25 +124,42 @@ async Task RunStorageAsync(BenchCluster cluster, string storage, long records, l
     await bench.OneAtATimeAsync(client, "client", Math.Min(latencyRecords, 200), 0);
 
     var results = matrix.Select(m => new ScenarioResult("throughput", storage, m.Path, m.Partitions, m.Producers, records, [])).ToList();
-    var latency = new ScenarioResult("one-at-a-time", storage, "client", 1, 1, latencyRecords, []);
+    var latency = options.Modes.Contains("one-at-a-time")
+        ? lingers.Select(l => new ScenarioResult("one-at-a-time", storage, "client" + l.Label, 1, 1, latencyRecords, [])).ToList()
+        : [];
+    var pacedRecords = storage == "memory" ? options.PacedRecords : Math.Min(options.PacedRecords, options.AzureLatencyRecords * 2);
+    var paced = options.Modes.Contains("paced")
+        ? lingers.Select(l => new ScenarioResult("paced", storage, "client" + l.Label, 1, 1, pacedRecords, [])).ToList()
+        : [];
     // Repetition-major order, so slow drift (a growing Azurite database, a noisy neighbour) spreads over every scenario.
     for (var repetition = 1; repetition <= options.Repetitions; repetition++)
     {
         for (var i = 0; i < matrix.Count; i++)
         {
-            var (path, grains, partitions, producers, batchSize) = matrix[i];
-            var run = await bench.ThroughputAsync(grains, path.Split(',')[0], partitions, producers, records, repetition, batchSize);
+            var (path, grains, partitions, producers, batchSize, producerOptions) = matrix[i];
+            var run = await bench.ThroughputAsync(grains, path.Split(',')[0], partitions, producers, records, repetition, batchSize, producerOptions);
             results[i].Runs.Add(run);
             Say($"{storage} {path} {partitions}p x {producers} producers, rep {repetition}: {run.RecordsPerSecond:N0} records/s, " +
                 $"{run.RecordsPerAppend:N0} records/append, {run.RecordsPerCall:N0} records/call, call {run.MeanCallMs:N2} ms, " +
                 $"storage {run.MeanStorageAppendMs:N2} ms, CPU {run.CpuPercentOfMachine:N0}% (Azurite {run.AzuriteCpuPercent:N0}%, others {run.OtherProcessesCpuPercent:N0}%)");
         }
-        var one = await bench.OneAtATimeAsync(client, "client", latencyRecords, repetition);
-        latency.Runs.Add(one);
-        Say($"{storage} one-at-a-time, rep {repetition}: {one.RecordsPerSecond:N0} records/s, p50 {one.P50Ms:N2} ms, p99 {one.P99Ms:N2} ms");
+        for (var l = 0; l < latency.Count; l++)
+        {
+            var one = await bench.OneAtATimeAsync(client, "client", latencyRecords, repetition, lingers[l].Options);
+            latency[l].Runs.Add(one);
+            Say($"{storage} one-at-a-time{lingers[l].Label}, rep {repetition}: {one.RecordsPerSecond:N0} records/s, p50 {one.P50Ms:N2} ms, p99 {one.P99Ms:N2} ms");
+        }
+        for (var l = 0; l < paced.Count; l++)
+        {
+            var run = await bench.PacedAsync(client, "paced", options.PacedRate, pacedRecords, repetition, lingers[l].Options);
+            paced[l].Runs.Add(run);
+            Say($"{storage} paced {options.PacedRate:N0}/s{lingers[l].Label}, rep {repetition}: {run.RecordsPerAppend:N1} records/append, " +
+                $"{run.AppendsPerSecond:N0} appends/s, p50 {run.P50Ms:N2} ms, p99 {run.P99Ms:N2} ms");
+        }
     }
     scenarios.AddRange(results);
-    scenarios.Add(latency);
+    scenarios.AddRange(latency);
+    scenarios.AddRange(paced);
 }
 
 static List<string> Targets(List<ScenarioResult> scenarios)
@@ -171,7 +208,8 @@ static Dictionary<string, string> Machine()
 /// <summary>Command-line options of the benchmark.</summary>
 internal sealed record BenchOptions(
     string Storage, int Repetitions, long MemoryRecords, long AzureRecords, long MemoryLatencyRecords, long AzureLatencyRecords,
-    bool AzuriteInMemory, double FloorSeconds, string OutputDirectory, string? Commit)
+    bool AzuriteInMemory, double FloorSeconds, string OutputDirectory, string? Commit,
+    IReadOnlyList<double> LingerMs, IReadOnlyList<string> Modes, int PacedRate, long PacedRecords)
 {
     private const string Usage = """
         Usage: OrleansGroups.Bench [options]
@@ -185,11 +223,16 @@ internal sealed record BenchOptions(
           --floor-seconds S             seconds per Azurite floor measurement (default 3)
           --out DIR                     where produce-<date>.json/.md go (default bench/results)
           --commit SHA                  recorded in the results
+          --linger-ms LIST              producer linger(s) to compare, e.g. 0,5 (default: ProducerOptions' default only)
+          --modes LIST                  throughput,one-at-a-time,paced (default all three)
+          --paced-rate N                records/s of the paced (open-loop) mode (default 2000)
+          --paced-records N             records per paced run (default 4000; Azurite at most 2 x --azure-latency-records)
         """;
 
     public static BenchOptions? Parse(string[] args)
     {
-        var o = new BenchOptions("both", 3, 500_000, 300_000, 10_000, 2_000, false, 3, DefaultOutput(), null);
+        var o = new BenchOptions("both", 3, 500_000, 300_000, 10_000, 2_000, false, 3, DefaultOutput(), null,
+            [], ["throughput", "one-at-a-time", "paced"], 2_000, 4_000);
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -205,6 +248,10 @@ internal sealed record BenchOptions(
                 case "--floor-seconds": o = o with { FloorSeconds = double.Parse(Next(), CultureInfo.InvariantCulture) }; break;
                 case "--out": o = o with { OutputDirectory = Path.GetFullPath(Next()) }; break;
                 case "--commit": o = o with { Commit = Next() }; break;
+                case "--linger-ms": o = o with { LingerMs = [.. Next().Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture))] }; break;
+                case "--modes": o = o with { Modes = [.. Next().Split(',')] }; break;
+                case "--paced-rate": o = o with { PacedRate = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
+                case "--paced-records": o = o with { PacedRecords = long.Parse(Next(), CultureInfo.InvariantCulture) }; break;
                 default:
                     Console.Error.WriteLine(args[i] is "--help" or "-h" ? Usage : $"unknown option '{args[i]}'\n{Usage}");
                     return null;

@@ -118,6 +118,19 @@ internal sealed record BenchReport(
             var m = s.MedianRun;
             md.AppendLine($"| {s.Storage} | {s.Path} | {N(s.RecordsPerRun)} | {Range(s.RecordsPerSecond, "N0")} | {Range(s.P50Ms, "N2")} | {Range(s.P99Ms, "N2")} | {m.MaxMs:N1} | {m.MeanStorageAppendMs:N2} |");
         }
+        if (Scenarios.Any(s => s.Mode == "paced"))
+        {
+            md.AppendLine();
+            md.AppendLine("#### Paced (open loop: 1 partition, a `ProduceAsync` every 1/rate s, not waiting for the previous one; latency from call to acknowledgement)");
+            md.AppendLine();
+            md.AppendLine("| storage | path | records/run | records/s | records/append | appends/s | p50 ms | p99 ms | max ms | storage append ms |");
+            md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var s in Scenarios.Where(s => s.Mode == "paced"))
+            {
+                var m = s.MedianRun;
+                md.AppendLine($"| {s.Storage} | {s.Path} | {N(s.RecordsPerRun)} | {Range(s.RecordsPerSecond, "N0")} | {Range(s.RecordsPerAppend, "N1")} | {N(m.AppendsPerSecond)} | {Range(s.P50Ms, "N2")} | {Range(s.P99Ms, "N2")} | {m.MaxMs:N1} | {m.MeanStorageAppendMs:N2} |");
+            }
+        }
         if (AzuriteFloor.Count > 0)
         {
             md.AppendLine();

@@ -31,6 +31,12 @@ public interface IPartitionGrain : IGrainWithStringKey
     /// <summary>The log's shape and its group-commit counters.</summary>
     Task<PartitionStats> GetStats();
 
+    /// <summary>
+    /// Deletes every segment of this partition's log and forgets it (topic deletion; called by the topic registry once
+    /// the topic is hidden, so no new activation accepts appends meanwhile). Idempotent.
+    /// </summary>
+    Task DeleteLog();
+
     /// <summary>Applies the topic's retention now (it also runs on a timer); returns how many segments were deleted.</summary>
     Task<int> ApplyRetention();
 }

@@ -17,6 +17,15 @@ public interface ITopicRegistryGrain : IGrainWithStringKey
     /// </summary>
     Task<TopicDescription> CreatePartitions(string name, int totalPartitions);
 
+    /// <summary>
+    /// Deletes a topic and its partitions' logs (Kafka's DeleteTopics). The topic disappears from every lookup at once,
+    /// so producers and consumers get UnknownTopic; then each partition deletes its segments. A deletion interrupted by a
+    /// failure is finished by the next <see cref="DeleteTopic"/> or <see cref="CreateTopic"/> of that name, so a topic
+    /// created again never sees the old records. Committed offsets of groups are kept (as in Kafka, they expire with the
+    /// group). Throws UnknownTopic.
+    /// </summary>
+    Task DeleteTopic(string name);
+
     /// <summary>The topic, or null when it does not exist.</summary>
     [ReadOnly]
     Task<TopicDescription?> GetTopic(string name);

@@ -34,8 +34,8 @@ public sealed record GroupDetails(GroupDescription Group, IReadOnlyList<Partitio
 /// <param name="Owner">Member that owns the partition, or null.</param>
 public sealed record PartitionLag(TopicPartition TopicPartition, long? CommittedOffset, long LogEndOffset, long? Lag, string? Owner);
 
-/// <summary>Administers topics and groups.</summary>
-public sealed partial class AdminClient(IGrainFactory grains)
+/// <summary>Administers topics and groups (see <see cref="IAdminClient"/>).</summary>
+public sealed partial class AdminClient(IGrainFactory grains) : IAdminClient
 {
     private ITopicRegistryGrain Topics => grains.GetGrain<ITopicRegistryGrain>(GrainKeys.TopicRegistry);
 
@@ -44,6 +44,13 @@ public sealed partial class AdminClient(IGrainFactory grains)
     {
         TopicName.Validate(name);
         return Topics.CreateTopic(name, partitions, config);
+    }
+
+    /// <inheritdoc />
+    public Task DeleteTopicAsync(string name)
+    {
+        TopicName.Validate(name);
+        return Topics.DeleteTopic(name);
     }
 
     /// <summary>Every topic.</summary>

@@ -65,3 +65,19 @@ public static class Offset
     /// <summary>The group's committed offset, or <see cref="ConsumerOptions.AutoOffsetReset"/> without one.</summary>
     public const long Stored = -1000;
 }
+
+/// <summary>The outcome of <see cref="IProducer.Produce(string, Message, Action{DeliveryReport}?)"/>, given to its delivery handler.</summary>
+/// <param name="Topic">Topic.</param>
+/// <param name="Partition">Partition, or -1 when it failed before a partition was chosen.</param>
+/// <param name="Offset">Offset assigned by the partition, or -1 when it failed.</param>
+/// <param name="Timestamp">The message's timestamp (its own, or the time it was produced).</param>
+/// <param name="Message">The message produced.</param>
+/// <param name="Error">Why it was not delivered (typed, e.g. UnknownTopicException), or null when it was.</param>
+public sealed record DeliveryReport(string Topic, int Partition, long Offset, DateTimeOffset Timestamp, Message Message, Exception? Error)
+{
+    /// <summary>True when the message is durable in its partition.</summary>
+    public bool IsDelivered => Error is null;
+
+    /// <summary>The topic partition.</summary>
+    public TopicPartition TopicPartition => new(Topic, Partition);
+}

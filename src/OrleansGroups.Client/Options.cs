@@ -23,6 +23,26 @@ public sealed record ProducerOptions
     /// <summary>Most messages in one batch (default 10,000).</summary>
     public int BatchMaxMessages { get; init; } = 10_000;
 
+    /// <summary>Default of <see cref="Linger"/>: zero (see there why not Kafka's 5 ms).</summary>
+    public static readonly TimeSpan DefaultLinger = TimeSpan.Zero;
+
+    /// <summary>
+    /// How long a batch that is not full may wait for more messages before it is sent (Kafka's <c>linger.ms</c>). The
+    /// wait counts from the batch's oldest message and includes time spent behind the previous append; a full batch
+    /// (<see cref="BatchMaxBytes"/>, <see cref="BatchMaxMessages"/>) or a flush cuts it short.
+    /// </summary>
+    /// <remarks>
+    /// Default 0, unlike Kafka 4.0's 5 ms (KIP-1030): each partition already keeps one append in flight and sends
+    /// everything that queued meanwhile as the next batch, so batches grow with load without a linger. A 5 ms linger
+    /// then taxes every call that is alone (bench, one awaited call after another: memory 23,700 → 121 calls/s, p50
+    /// 0.04 → 5.4 ms; Azurite 225 → 71 calls/s, p50 2.2 → 9.5 ms). Pipelined, batches hold hundreds to thousands of
+    /// records with or without it, and throughput differences stayed within the noise of a shared machine. What it
+    /// buys is fewer storage appends at moderate rates (2,000 calls/s on memory: 153 → 108 appends/s), which counts on
+    /// Azure, where appends are billed per call and an append blob takes at most 50,000 blocks. Tuning rule: a few
+    /// milliseconds when many callers each produce a little and fewer storage calls are worth that much latency.
+    /// </remarks>
+    public TimeSpan Linger { get; init; } = DefaultLinger;
+
     /// <summary>
     /// Idempotent delivery (default true, as Kafka since 3.0): batches carry a producer id and sequence, so a
     /// batch retried after a lost acknowledgement is written once and answered with its original offsets.

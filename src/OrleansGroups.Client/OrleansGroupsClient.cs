@@ -22,18 +22,23 @@ public sealed class OrleansGroupsClient(IGrainFactory grains)
 /// <summary>Registers the OrleansGroups client.</summary>
 public static class OrleansGroupsClientExtensions
 {
-    /// <summary>Adds <see cref="OrleansGroupsClient"/> and <see cref="AdminClient"/> to an Orleans client.</summary>
+    /// <summary>Adds <see cref="OrleansGroupsClient"/>, <see cref="IAdminClient"/> and <see cref="AdminClient"/> to an Orleans client.</summary>
     public static IClientBuilder AddOrleansGroupsClient(this IClientBuilder builder)
     {
         builder.Services.AddOrleansGroupsClient();
         return builder;
     }
 
-    /// <summary>Adds <see cref="OrleansGroupsClient"/> and <see cref="AdminClient"/> to a service collection with an Orleans client or silo.</summary>
+    /// <summary>
+    /// Adds <see cref="OrleansGroupsClient"/>, <see cref="IAdminClient"/> and <see cref="AdminClient"/> (one instance) to a
+    /// service collection with an Orleans client or silo. Producers and consumers come from
+    /// <see cref="OrleansGroupsClient.CreateProducer"/> and <see cref="OrleansGroupsClient.CreateConsumer"/>, since each has its own options.
+    /// </summary>
     public static IServiceCollection AddOrleansGroupsClient(this IServiceCollection services)
     {
         services.TryAddSingleton(sp => new OrleansGroupsClient(sp.GetRequiredService<IGrainFactory>()));
         services.TryAddSingleton(sp => sp.GetRequiredService<OrleansGroupsClient>().Admin);
+        services.TryAddSingleton<IAdminClient>(sp => sp.GetRequiredService<AdminClient>());
         return services;
     }
 }

@@ -6,12 +6,13 @@ using OrleansGroups.Core.Topics;
 namespace OrleansGroups.Client;
 
 /// <summary>
-/// Produces messages to topics. Thread-safe; share one per process. Messages are queued in call order, so
-/// one caller's messages to a partition keep their order. Each partition has at most one append in flight;
-/// messages that arrive meanwhile leave together in the next append, so batches grow with load without any
-/// linger delay.
+/// Produces messages to topics (see <see cref="IProducer"/>). Thread-safe; share one per process. Messages are queued in
+/// call order, so one caller's messages to a partition keep their order. Each partition has at most one append in
+/// flight; messages that arrive meanwhile leave together in the next append, so batches grow with load. A batch that is
+/// not full waits up to <see cref="ProducerOptions.Linger"/> from its oldest message before it is sent, so batches also
+/// form when few callers produce at once.
 /// </summary>
-public sealed class Producer : IAsyncDisposable
+public sealed class Producer : IProducer
 {
     private readonly IGrainFactory _grains;
     private readonly ProducerOptions _options;
@@ -20,6 +21,10 @@ public sealed class Producer : IAsyncDisposable
     private readonly Dictionary<TopicPartition, PartitionSender> _senders = [];
     private readonly Dictionary<string, TopicQueue> _topics = new(StringComparer.Ordinal);
     private readonly ProducerIdentitySource _identities;
+    private readonly object _inFlightGate = new();
+    private long _inFlight;
+    private TaskCompletionSource? _drained;
+    private int _flushers;
 
     /// <summary>Creates a producer over a connected Orleans client.</summary>
     public Producer(IGrainFactory grains, ProducerOptions? options = null)
@@ -29,41 +34,170 @@ public sealed class Producer : IAsyncDisposable
 
     internal Producer(IGrainFactory grains, ProducerOptions options, TopicMetadataCache metadata)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Linger, TimeSpan.Zero, nameof(options.Linger));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchMaxBytes, 1, nameof(options.BatchMaxBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchMaxMessages, 1, nameof(options.BatchMaxMessages));
         _grains = grains;
         _options = options;
         _metadata = metadata;
         _identities = new ProducerIdentitySource(grains, options.EnableIdempotence);
     }
 
-    /// <summary>Produces one message to the partition its key hashes to (round-robin without a key).</summary>
-    public async Task<DeliveryResult> ProduceAsync(string topic, Message message, CancellationToken cancellationToken = default) =>
-        (await EnqueueAsync(topic, [message], null, cancellationToken))[0];
+    /// <summary>Messages produced and not yet acknowledged or failed (delivery handlers included).</summary>
+    public long InFlight
+    {
+        get
+        {
+            lock (_inFlightGate)
+            {
+                return _inFlight;
+            }
+        }
+    }
 
-    /// <summary>Produces one message to an explicit partition.</summary>
-    public async Task<DeliveryResult> ProduceAsync(TopicPartition partition, Message message, CancellationToken cancellationToken = default) =>
-        (await EnqueueAsync(partition.Topic, [message], partition.Partition, cancellationToken))[0];
+    /// <inheritdoc />
+    public async Task<DeliveryResult> ProduceAsync(string topic, Message message, CancellationToken cancellationToken = default)
+    {
+        Track(1);
+        try
+        {
+            return (await EnqueueAsync(topic, [message], null, cancellationToken))[0];
+        }
+        finally
+        {
+            Track(-1);
+        }
+    }
 
-    /// <summary>
-    /// Produces many messages at once; each goes to its key's partition, or to <paramref name="partition"/> when given.
-    /// Results are in the order of <paramref name="messages"/>.
-    /// </summary>
-    public Task<IReadOnlyList<DeliveryResult>> ProduceBatchAsync(
-        string topic, IReadOnlyList<Message> messages, int? partition = null, CancellationToken cancellationToken = default) =>
-        EnqueueAsync(topic, messages, partition, cancellationToken);
+    /// <inheritdoc />
+    public async Task<DeliveryResult> ProduceAsync(TopicPartition partition, Message message, CancellationToken cancellationToken = default)
+    {
+        Track(1);
+        try
+        {
+            return (await EnqueueAsync(partition.Topic, [message], partition.Partition, cancellationToken))[0];
+        }
+        finally
+        {
+            Track(-1);
+        }
+    }
 
-    /// <summary>Waits until every message produced so far is acknowledged or failed.</summary>
-    public Task FlushAsync()
+    /// <inheritdoc />
+    public void Produce(string topic, Message message, Action<DeliveryReport>? deliveryHandler = null) =>
+        _ = ProduceAndReportAsync(topic, null, message, deliveryHandler);
+
+    /// <inheritdoc />
+    public void Produce(TopicPartition partition, Message message, Action<DeliveryReport>? deliveryHandler = null) =>
+        _ = ProduceAndReportAsync(partition.Topic, partition.Partition, message, deliveryHandler);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<DeliveryResult>> ProduceBatchAsync(
+        string topic, IReadOnlyList<Message> messages, int? partition = null, CancellationToken cancellationToken = default)
+    {
+        Track(messages.Count);
+        try
+        {
+            return await EnqueueAsync(topic, messages, partition, cancellationToken);
+        }
+        finally
+        {
+            Track(-messages.Count);
+        }
+    }
+
+    /// <inheritdoc />
+    public int Flush(TimeSpan timeout)
+    {
+        var drained = FlushAsync(CancellationToken.None);
+        drained.Wait(timeout);
+        return (int)Math.Min(int.MaxValue, InFlight);
+    }
+
+    /// <inheritdoc />
+    public void Flush(CancellationToken cancellationToken = default) => FlushAsync(cancellationToken).Wait(cancellationToken);
+
+    /// <inheritdoc />
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        Task drained;
+        lock (_inFlightGate)
+        {
+            if (_inFlight == 0)
+            {
+                return;
+            }
+            _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            drained = _drained.Task;
+        }
+        // While anyone flushes, senders skip the linger: waiting for more messages would only delay the flush.
+        Interlocked.Increment(ref _flushers);
+        try
+        {
+            WakeSenders();
+            await drained.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _flushers);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync() => await FlushAsync();
+
+    private bool Flushing => Volatile.Read(ref _flushers) > 0;
+
+    private void WakeSenders()
     {
         PartitionSender[] senders;
         lock (_senders)
         {
             senders = [.. _senders.Values];
         }
-        return Task.WhenAll(senders.Select(s => s.IdleAsync()));
+        foreach (var sender in senders)
+        {
+            sender.SendNow();
+        }
     }
 
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync() => await FlushAsync();
+    private void Track(long messages)
+    {
+        TaskCompletionSource? drained = null;
+        lock (_inFlightGate)
+        {
+            _inFlight += messages;
+            if (_inFlight == 0)
+            {
+                drained = _drained;
+                _drained = null;
+            }
+        }
+        drained?.TrySetResult();
+    }
+
+    private async Task ProduceAndReportAsync(string topic, int? partition, Message message, Action<DeliveryReport>? deliveryHandler)
+    {
+        Track(1);
+        try
+        {
+            DeliveryReport report;
+            try
+            {
+                var delivered = (await EnqueueAsync(topic, [message], partition, CancellationToken.None))[0];
+                report = new DeliveryReport(delivered.Topic, delivered.Partition, delivered.Offset, delivered.Timestamp, message, null);
+            }
+            catch (Exception e)
+            {
+                report = new DeliveryReport(topic, partition ?? -1, -1, message.Timestamp ?? DateTimeOffset.UtcNow, message, e);
+            }
+            deliveryHandler?.Invoke(report);
+        }
+        finally
+        {
+            Track(-1);
+        }
+    }
 
     private async Task<IReadOnlyList<DeliveryResult>> EnqueueAsync(
         string topic, IReadOnlyList<Message> messages, int? partition, CancellationToken cancellationToken)
@@ -213,7 +347,7 @@ public sealed class Producer : IAsyncDisposable
             if (!_senders.TryGetValue(partition, out var sender))
             {
                 _senders[partition] = sender = new PartitionSender(
-                    partition, _grains.GetGrain<IPartitionGrain>(GrainKeys.Partition(partition)), _options, _identities);
+                    partition, _grains.GetGrain<IPartitionGrain>(GrainKeys.Partition(partition)), _options, _identities, () => Flushing);
             }
             return sender;
         }

@@ -26,6 +26,7 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
     private long _lastFetchTicks = long.MinValue;
     private long _announced = -1;
     private bool _announcing;
+    private IDisposable? _retentionTimer;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -85,6 +86,25 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
 
     public async Task<PartitionStats> GetStats() => (await ReadyAsync()).Stats;
 
+    public async Task DeleteLog()
+    {
+        // Forget the log first: calls from now on go back to the registry, which no longer knows the topic (or knows
+        // a new one of the same name, which must start empty).
+        _log = null;
+        _retentionTimer?.Dispose();
+        _retentionTimer = null;
+        DeactivateOnIdle();
+        try
+        {
+            await PartitionLog.DeleteAllAsync(store, _partition);
+        }
+        catch (Exception e) when (e is not OrleansGroupsException)
+        {
+            throw new StorageUnavailableException(
+                $"The log of {_partition} could not be deleted ({e.GetType().Name}: {e.Message}); the topic stays hidden, and deleting it again finishes the job.", e);
+        }
+    }
+
     public async Task<int> ApplyRetention() => await (await ReadyAsync()).ApplyRetentionAsync(_config);
 
     /// <summary>
@@ -110,9 +130,10 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
         {
             _notifications ??= this.GetStreamProvider(PartitionNotifications.ProviderName)
                 .GetStream<PartitionAppended>(PartitionNotifications.StreamOf(_partition));
-            while (_log!.HighWatermark > _announced)
+            // The log goes away when the topic is deleted: nothing more to announce then.
+            while (_log is { } log && log.HighWatermark > _announced)
             {
-                var highWatermark = _log.HighWatermark;
+                var highWatermark = log.HighWatermark;
                 await _notifications.OnNextAsync(new PartitionAppended(highWatermark));
                 _announced = highWatermark;
             }
@@ -145,7 +166,8 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
                 if (_config.RetentionMs >= 0 || _config.RetentionBytes >= 0)
                 {
                     var period = options.Value.Log.RetentionCheckInterval;
-                    this.RegisterGrainTimer(async _ => await _log.ApplyRetentionAsync(_config), TimeSpan.Zero, period);
+                    var log = _log;
+                    _retentionTimer = this.RegisterGrainTimer(async _ => await log.ApplyRetentionAsync(_config), TimeSpan.Zero, period);
                 }
             }
         }

@@ -11,6 +11,9 @@ public sealed class TopicRegistryState
 {
     /// <summary>Topics by name.</summary>
     [Id(0)] public Dictionary<string, TopicDescription> Topics { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Topics being deleted: hidden from every lookup, their logs not yet known to be gone.</summary>
+    [Id(1)] public Dictionary<string, TopicDescription> Deleting { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>Owns topic metadata for the cluster.</summary>
@@ -41,6 +44,11 @@ internal sealed class TopicRegistryGrain(
         {
             throw new TopicAlreadyExistsException(name);
         }
+        if (state.State.Deleting.ContainsKey(name))
+        {
+            // An interrupted deletion: its old records must be gone before a topic of that name exists again.
+            await FinishDeletionAsync(name);
+        }
         var topic = new TopicDescription(name, partitionCount, config, time.GetUtcNow());
         state.State.Topics[name] = topic;
         await state.WriteOrRollBackAsync(this, () => state.State.Topics.Remove(name), $"Topic '{name}' was not created");
@@ -60,6 +68,37 @@ internal sealed class TopicRegistryGrain(
         state.State.Topics[name] = grown;
         await state.WriteOrRollBackAsync(this, () => state.State.Topics[name] = topic, $"Partitions were not added to '{name}'");
         return grown;
+    }
+
+    public async Task DeleteTopic(string name)
+    {
+        TopicName.Validate(name);
+        // 1. Hide the topic (durably), so no partition activates for it and no producer or consumer finds it.
+        if (state.State.Topics.Remove(name, out var topic))
+        {
+            state.State.Deleting[name] = topic;
+            await state.WriteOrRollBackAsync(this, () =>
+            {
+                state.State.Deleting.Remove(name);
+                state.State.Topics[name] = topic;
+            }, $"Topic '{name}' was not deleted");
+        }
+        else if (!state.State.Deleting.ContainsKey(name))
+        {
+            throw new UnknownTopicException(name);
+        }
+        // 2. Delete the logs; 3. forget the topic.
+        await FinishDeletionAsync(name);
+    }
+
+    private async Task FinishDeletionAsync(string name)
+    {
+        var topic = state.State.Deleting[name];
+        // Partition grains are reentrant and DeleteLog does not call back here, so this cannot deadlock on this grain.
+        await Task.WhenAll(Enumerable.Range(0, topic.PartitionCount).Select(p =>
+            GrainFactory.GetGrain<IPartitionGrain>(GrainKeys.Partition(new TopicPartition(name, p))).DeleteLog()));
+        state.State.Deleting.Remove(name);
+        await state.WriteOrRollBackAsync(this, () => state.State.Deleting[name] = topic, $"Topic '{name}' was not deleted");
     }
 
     public Task<TopicDescription?> GetTopic(string name) =>

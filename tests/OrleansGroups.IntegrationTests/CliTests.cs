@@ -190,4 +190,21 @@ public sealed class CliTests(MemorySiloFixture fixture) : IClassFixture<MemorySi
         Assert.Equal([0L, 0L, 0L], JsonDocument.Parse(earliest.StandardOutput).RootElement.EnumerateArray().Select(e => e.GetProperty("offset").GetInt64()));
         AssertOneErrorLine(badConfig, "colour");
     }
+
+    [Fact]
+    public async Task TopicDelete_RemovesTheTopic_AndASecondDeleteIsOneClearError()
+    {
+        var topic = NewName("del");
+        await Og(null, "topic", "create", topic, "--partitions", "1");
+        await Og("a\nb\n", "produce", topic);
+
+        var deleted = await Og(null, "topic", "delete", topic);
+        var listed = await Og(null, "topic", "list");
+        var again = await Og(null, "topic", "delete", topic);
+
+        Assert.True(deleted.ExitCode == 0, deleted.StandardError);
+        Assert.Contains($"Deleted topic {topic}", deleted.StandardOutput);
+        Assert.DoesNotContain(topic, listed.StandardOutput);
+        AssertOneErrorLine(again, "Unknown topic");
+    }
 }

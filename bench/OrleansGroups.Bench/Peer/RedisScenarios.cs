@@ -163,7 +163,13 @@ internal sealed class RedisScenarios(LocalRedis redis) : IAsyncDisposable
         var latencies = new List<double>((int)records);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var stop = new CancellationTokenSource();
-        var loop = Task.Run(() => ConsumeLoopAsync(connection.GetDatabase(), key, "c0", seen, records, done, latencies, stop.Token));
+        var loop = Task.Run(() => ConsumeLoopAsync(connection.GetDatabase(), key, "c0", seen, records, done, (_, age) =>
+        {
+            lock (latencies)
+            {
+                latencies.Add(age);
+            }
+        }, stop.Token));
         await Task.Delay(200);
         var cpu = new CpuMeter(redis.CpuTime);
         var watch = Stopwatch.StartNew();
@@ -192,8 +198,65 @@ internal sealed class RedisScenarios(LocalRedis redis) : IAsyncDisposable
             seen.Duplicates, seen.Missing, 0, 0, own, peer);
     }
 
+    /// <summary>
+    /// One consumer (XREADGROUP BLOCK 100 on its own connection) and one producer sending a record every
+    /// <paramref name="interval"/> (open loop), each XADD stamped just before it is sent; the first <paramref name="warmUp"/> records
+    /// are not measured. Per measured record: send → XADD acknowledged, and send → read by the consumer.
+    /// </summary>
+    public async Task<(double[] AckMs, double[] DeliveryMs, long Duplicates, long Missing, double Seconds, double OwnCpu, double RedisCpu)> PacedLatencyAsync(
+        long warmUp, long samples, TimeSpan interval)
+    {
+        var db = await ProducerAsync();
+        var key = NewKey("latency");
+        await db.StreamCreateConsumerGroupAsync(key, Group, StreamPosition.NewMessages, createStream: true);
+        var connection = await ConnectAsync();
+        var records = warmUp + samples;
+        var seen = new SeenSet(records);
+        var ack = new double[samples];
+        var delivery = new double[samples];
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        var loop = Task.Run(() => ConsumeLoopAsync(connection.GetDatabase(), key, "c0", seen, records, done, (sequence, age) =>
+        {
+            if (sequence >= warmUp && sequence < records)
+            {
+                delivery[sequence - warmUp] = age;
+            }
+        }, stop.Token));
+        await Task.Delay(200);
+        var cpu = new CpuMeter(redis.CpuTime);
+        var watch = Stopwatch.StartNew();
+        var start = Stopwatch.GetTimestamp();
+        var sends = new List<Task>((int)records);
+        for (var i = 0L; i < records; i++)
+        {
+            await Pacer.WaitUntilAsync(start, interval * i);
+            var value = PeerValue.Make(i);
+            PeerValue.Stamp(value);
+            var sent = Stopwatch.GetTimestamp();
+            var index = i - warmUp;
+            // Open loop, as the OrleansGroups side: each send leaves on time whether or not the previous one was acknowledged.
+            sends.Add(db.StreamAddAsync(key, Field, value).ContinueWith(_ =>
+            {
+                if (index >= 0)
+                {
+                    ack[index] = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
+                }
+            }, TaskContinuationOptions.ExecuteSynchronously));
+        }
+        await Task.WhenAll(sends);
+        await Task.WhenAny(done.Task, Task.Delay(TimeSpan.FromSeconds(30)));
+        watch.Stop();
+        var (own, peer) = cpu.Percent();
+        await stop.CancelAsync();
+        await loop;
+        await connection.DisposeAsync();
+        await db.KeyDeleteAsync(key);
+        return (ack, delivery, seen.Duplicates, seen.Missing, watch.Elapsed.TotalSeconds, own, peer);
+    }
+
     private static async Task ConsumeLoopAsync(
-        IDatabase db, string key, string consumer, SeenSet seen, long records, TaskCompletionSource done, List<double>? latencies, CancellationToken stop)
+        IDatabase db, string key, string consumer, SeenSet seen, long records, TaskCompletionSource done, Action<long, double>? onLatency, CancellationToken stop)
     {
         var ids = new List<RedisValue>(ReadCount);
         while (!stop.IsCancellationRequested)
@@ -220,14 +283,7 @@ internal sealed class RedisScenarios(LocalRedis redis) : IAsyncDisposable
                     ids.Add((RedisValue)parts[0]);
                     var fields = (RedisResult[])parts[1]!;
                     var value = (byte[])fields[1]!;
-                    if (latencies is not null)
-                    {
-                        var age = PeerValue.AgeMs(value);
-                        lock (latencies)
-                        {
-                            latencies.Add(age);
-                        }
-                    }
+                    onLatency?.Invoke(PeerValue.Sequence(value), PeerValue.AgeMs(value));
                     complete |= seen.Mark(PeerValue.Sequence(value)) == records;
                 }
             }

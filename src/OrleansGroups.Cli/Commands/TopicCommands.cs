@@ -5,12 +5,13 @@ using OrleansGroups.Core.Topics;
 
 namespace OrleansGroups.Cli.Commands;
 
-/// <summary><c>og topic create | list | describe | add-partitions | offsets</c>.</summary>
+/// <summary><c>og topic create | delete | list | describe | add-partitions | offsets</c>.</summary>
 internal static class TopicCommands
 {
-    public static Command Create() => new("topic", "Create, list and describe topics")
+    public static Command Create() => new("topic", "Create, delete, list and describe topics")
     {
         CreateTopic(),
+        DeleteTopic(),
         ListTopics(),
         DescribeTopic(),
         AddPartitions(),
@@ -133,6 +134,25 @@ internal static class TopicCommands
                 table.AddRow(p.Partition, p.LogStartOffset, p.LogEndOffset, p.LogEndOffset - p.LogStartOffset);
             }
             table.WriteTo(Console.Out);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command DeleteTopic()
+    {
+        var name = new Argument<string>("name") { Description = "Topic name" };
+        var command = new Command("delete",
+            "Delete a topic and all its records. Producers and consumers of it get UnknownTopic; a topic created again with the name starts empty")
+        {
+            name,
+        };
+        ClusterConnection.AddOptionsTo(command);
+        command.SetAction((parse, ct) => ClusterConnection.RunAsync(parse, ct, async (cluster, _) =>
+        {
+            var topic = parse.GetValue(name)!;
+            await cluster.Client.Admin.DeleteTopicAsync(topic);
+            Console.Out.WriteLine($"Deleted topic {topic}");
             return ExitCodes.Ok;
         }));
         return command;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using OrleansGroups.Core.Log;
 using OrleansGroups.Core.Topics;
 
@@ -5,14 +6,20 @@ namespace OrleansGroups.Client.Internal;
 
 /// <summary>
 /// Sends one partition's messages with at most one append in flight. Calls that arrive while an append is
-/// in flight queue up and are encoded into the next batch together.
+/// in flight queue up and are encoded into the next batch together. A batch that is not full waits until its oldest
+/// message has waited <see cref="ProducerOptions.Linger"/> (Kafka's <c>linger.ms</c>); time spent behind the previous
+/// append counts, so under load, when appends take longer than the linger, nothing waits extra.
 /// </summary>
-internal sealed class PartitionSender(TopicPartition partition, IPartitionGrain grain, ProducerOptions options, ProducerIdentitySource identities)
+internal sealed class PartitionSender(
+    TopicPartition partition, IPartitionGrain grain, ProducerOptions options, ProducerIdentitySource identities, Func<bool> flushing)
 {
     private readonly object _gate = new();
     private readonly Queue<Pending> _queue = new();
     private bool _sending;
     private TaskCompletionSource? _idle;
+    private TaskCompletionSource? _lingerCut;
+    private long _queuedBytes;
+    private long _queuedRecords;
     private ProducerIdentity? _identity;
     private int _nextSequence;
 
@@ -46,6 +53,12 @@ internal sealed class PartitionSender(TopicPartition partition, IPartitionGrain 
             foreach (var piece in pieces)
             {
                 _queue.Enqueue(piece);
+                _queuedBytes += piece.EstimatedBytes;
+                _queuedRecords += piece.Records.Count;
+            }
+            if (_lingerCut is not null && BatchFull())
+            {
+                _lingerCut.TrySetResult();
             }
             if (!_sending)
             {
@@ -59,6 +72,15 @@ internal sealed class PartitionSender(TopicPartition partition, IPartitionGrain 
         }
         var results = await Task.WhenAll(pieces.Select(p => p.Completion.Task));
         return results.SelectMany(r => r).ToList();
+    }
+
+    /// <summary>Ends a linger now (a flush is waiting).</summary>
+    public void SendNow()
+    {
+        lock (_gate)
+        {
+            _lingerCut?.TrySetResult();
+        }
     }
 
     public Task IdleAsync()
@@ -79,6 +101,8 @@ internal sealed class PartitionSender(TopicPartition partition, IPartitionGrain 
         while (true)
         {
             List<Pending> take;
+            Task? lingerCut = null;
+            var linger = TimeSpan.Zero;
             lock (_gate)
             {
                 if (_queue.Count == 0)
@@ -88,7 +112,26 @@ internal sealed class PartitionSender(TopicPartition partition, IPartitionGrain 
                     _idle = null;
                     return;
                 }
-                take = TakeBatch();
+                linger = LingerLeft();
+                if (linger > TimeSpan.Zero)
+                {
+                    _lingerCut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    lingerCut = _lingerCut.Task;
+                    take = [];
+                }
+                else
+                {
+                    _lingerCut = null;
+                    take = TakeBatch();
+                }
+            }
+            if (lingerCut is not null)
+            {
+                // Until the linger ends, the batch fills up, or a flush asks for everything now (then the timer goes).
+                using var timer = new CancellationTokenSource();
+                await Task.WhenAny(lingerCut, Task.Delay(linger, timer.Token));
+                await timer.CancelAsync();
+                continue;
             }
             var records = take.SelectMany(p => p.Records).ToList();
             try
@@ -162,6 +205,18 @@ internal sealed class PartitionSender(TopicPartition partition, IPartitionGrain 
         }
     }
 
+    /// <summary>How much longer the oldest queued message should wait for company; zero to send now.</summary>
+    private TimeSpan LingerLeft()
+    {
+        if (options.Linger <= TimeSpan.Zero || BatchFull() || flushing())
+        {
+            return TimeSpan.Zero;
+        }
+        return options.Linger - Stopwatch.GetElapsedTime(_queue.Peek().EnqueuedAt);
+    }
+
+    private bool BatchFull() => _queuedBytes >= options.BatchMaxBytes || _queuedRecords >= options.BatchMaxMessages;
+
     /// <summary>Whole calls, as many as fit in one batch (at least one, however large: the partition judges its size).</summary>
     private List<Pending> TakeBatch()
     {
@@ -176,6 +231,8 @@ internal sealed class PartitionSender(TopicPartition partition, IPartitionGrain 
                 break;
             }
             take.Add(_queue.Dequeue());
+            _queuedBytes -= next.EstimatedBytes;
+            _queuedRecords -= next.Records.Count;
             bytes += next.EstimatedBytes;
             count += next.Records.Count;
         }
@@ -186,6 +243,7 @@ internal sealed class PartitionSender(TopicPartition partition, IPartitionGrain 
     {
         public List<ProducerRecord> Records { get; } = records;
         public long EstimatedBytes { get; } = records.Sum(Estimate);
+        public long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
         public TaskCompletionSource<IReadOnlyList<DeliveryResult>> Completion { get; } =
             new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -14,7 +14,7 @@ namespace OrleansGroups.Partitions;
 /// </summary>
 internal sealed class PartitionLog(ILogStore store, TopicPartition partition, LogOptions options, TimeProvider time, ILogger logger)
 {
-    private readonly string _path = $"{partition.Topic}/{partition.Partition:D5}";
+    private readonly string _path = PathOf(partition);
     private readonly List<Segment> _segments = [];
     private readonly List<IndexEntry> _index = [];
     private readonly Queue<IndexEntry> _tailCacheOrder = new();
@@ -30,6 +30,30 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
 
     /// <summary>First offset in the log.</summary>
     public long LogStartOffset { get; private set; }
+
+    /// <summary>Where a partition's segments live in the <see cref="ILogStore"/>.</summary>
+    public static string PathOf(TopicPartition partition) => $"{partition.Topic}/{partition.Partition:D5}";
+
+    /// <summary>
+    /// Deletes every segment of a partition (topic deletion). Lists again after each pass: a segment rolled by an append
+    /// that was already in flight is caught by the next pass.
+    /// </summary>
+    public static async Task DeleteAllAsync(ILogStore store, TopicPartition partition)
+    {
+        var path = PathOf(partition);
+        for (var pass = 0; pass < 3; pass++)
+        {
+            var segments = await store.ListSegmentsAsync(path);
+            if (segments.Count == 0)
+            {
+                return;
+            }
+            foreach (var segment in segments)
+            {
+                await store.DeleteSegmentAsync(path, segment.BaseOffset);
+            }
+        }
+    }
 
     /// <summary>Offset the next record gets.</summary>
     public long HighWatermark { get; private set; }

@@ -1,0 +1,47 @@
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using OrleansGroups.Core.Log;
+using OrleansGroups.Core.Topics;
+using OrleansGroups.Partitions;
+using OrleansGroups.Storage;
+
+namespace OrleansGroups.Grains.Tests;
+
+/// <summary><see cref="PartitionLog.DeleteAllAsync"/> alone (no cluster): what topic deletion leaves in the store.</summary>
+public sealed class PartitionLogDeletionTests
+{
+    private static readonly TopicPartition Partition = new("deleted", 3);
+
+    private static async Task AppendAsync(PartitionLog log, string value)
+    {
+        var batch = RecordBatch.Encode(0, [new ProducerRecord(null, Encoding.UTF8.GetBytes(value), null, 1_000)]);
+        Assert.True(RecordBatch.TryReadHeader(batch, out var header));
+        await log.EnsureRecoveredAsync();
+        await log.AppendAsync(batch, header);
+    }
+
+    [Fact]
+    public async Task DeleteAll_RemovesEverySegment_AndOnlyThatPartitions_SoARecreatedLogStartsAtZero()
+    {
+        var store = new MemoryLogStore();
+        // Segments of at most two batches, so the log has several.
+        var options = new LogOptions { SegmentMaxBytes = 150 };
+        var log = new PartitionLog(store, Partition, options, TimeProvider.System, NullLogger.Instance);
+        var neighbour = new PartitionLog(store, Partition with { Partition = 4 }, options, TimeProvider.System, NullLogger.Instance);
+        for (var i = 0; i < 6; i++)
+        {
+            await AppendAsync(log, $"record {i}");
+        }
+        await AppendAsync(neighbour, "kept");
+        Assert.True((await store.ListSegmentsAsync(PartitionLog.PathOf(Partition))).Count > 1, "the log rolled segments");
+
+        await PartitionLog.DeleteAllAsync(store, Partition);
+        await PartitionLog.DeleteAllAsync(store, Partition);
+
+        Assert.Empty(await store.ListSegmentsAsync(PartitionLog.PathOf(Partition)));
+        Assert.NotEmpty(await store.ListSegmentsAsync(PartitionLog.PathOf(Partition with { Partition = 4 })));
+        var recreated = new PartitionLog(store, Partition, options, TimeProvider.System, NullLogger.Instance);
+        await recreated.EnsureRecoveredAsync();
+        Assert.Equal((0L, 0L), (recreated.LogStartOffset, recreated.HighWatermark));
+    }
+}
