@@ -64,6 +64,7 @@ internal static class ConsumeBench
           --latency-partitions N        partitions of the latency topic (default 1, as one Redis stream)
           --linger-ms LIST              producer linger(s) for the latency runs, e.g. 0,5 (default: ProducerOptions' default)
           --no-storage-reads            skip the Azurite silo without a tail cache (whose consumers read from Azurite)
+          --direct-fetch                also run consumers that fetch straight from the partitions (no consumer grain), as a baseline
           --out DIR                     where consume-<date>.json/.md go (default bench/results)
           --commit SHA                  recorded in the results
         """;
@@ -78,6 +79,7 @@ internal static class ConsumeBench
         var rate = 200;
         var latencyPartitions = 1;
         double[] lingers = [];
+        var directFetch = false;
         var fromStorage = true;
         var output = defaultOutput;
         string? commit = null;
@@ -97,6 +99,7 @@ internal static class ConsumeBench
                 case "--latency-partitions": latencyPartitions = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--linger-ms": lingers = [.. Next().Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture))]; break;
                 case "--no-storage-reads": fromStorage = false; break;
+                case "--direct-fetch": directFetch = true; break;
                 case "--out": output = Path.GetFullPath(Next()); break;
                 case "--commit": commit = Next(); break;
                 default:
@@ -136,6 +139,11 @@ internal static class ConsumeBench
                 var cluster = await BenchCluster.StartAsync(StorageKind.Memory, null);
                 disposables.Add(cluster);
                 systems.Add(("memory", new OrleansConsumeScenarios(cluster, Say)));
+                if (directFetch)
+                {
+                    // The same silo, consumers fetching straight from the partitions (no consumer grain): the baseline of the hop.
+                    systems.Add(("memory, direct fetch", new OrleansConsumeScenarios(cluster, Say, throughConsumerGrain: false)));
+                }
             }
             if (storage is "azure" or "both")
             {
@@ -147,6 +155,10 @@ internal static class ConsumeBench
                 var cluster = await BenchCluster.StartAsync(StorageKind.Azure, azurite.ConnectionString);
                 disposables.Insert(0, cluster);
                 systems.Add(("azurite", new OrleansConsumeScenarios(cluster, Say)));
+                if (directFetch)
+                {
+                    systems.Add(("azurite, direct fetch", new OrleansConsumeScenarios(cluster, Say, throughConsumerGrain: false)));
+                }
                 if (fromStorage)
                 {
                     // Partitions keep the newest appends in memory (Log.TailCacheBytes, 4 MiB each), so the column above reads
@@ -351,7 +363,7 @@ internal static class ConsumeBench
 /// The OrleansGroups side, through the public client API only: <see cref="OrleansGroupsClient.CreateProducer"/>,
 /// <see cref="OrleansGroupsClient.CreateConsumer"/>, Subscribe, ConsumeAsync, CloseAsync and the admin client.
 /// </summary>
-internal sealed class OrleansConsumeScenarios(BenchCluster cluster, Action<string> say)
+internal sealed class OrleansConsumeScenarios(BenchCluster cluster, Action<string> say, bool throughConsumerGrain = true)
 {
     private const int PrefillBatch = 1_000;
     private const int PrefillWindowBatches = 20;
@@ -366,7 +378,8 @@ internal sealed class OrleansConsumeScenarios(BenchCluster cluster, Action<strin
         return topic;
     }
 
-    private static ConsumerOptions Options(string group) => new(group) { AutoOffsetReset = AutoOffsetReset.Earliest };
+    private ConsumerOptions Options(string group) =>
+        new(group) { AutoOffsetReset = AutoOffsetReset.Earliest, FetchThroughConsumerGrain = throughConsumerGrain };
 
     /// <summary>
     /// One consumer; a producer sends a record every <paramref name="interval"/> (open loop), each stamped just before

@@ -18,6 +18,9 @@ namespace OrleansGroups;
 internal sealed class ConsumerGrain(IOptions<OrleansGroupsOptions> options, TimeProvider time, ILogger<ConsumerGrain> logger)
     : Grain, IConsumerGrain
 {
+    /// <summary>Longest a session parks a fetch on a partition (the partition caps it too).</summary>
+    private const int LongPollMs = 500;
+
     private readonly ConsumerSessionOptions _settings = options.Value.Consumers;
     private readonly Dictionary<TopicPartition, PartitionPrefetch> _partitions = [];
     private long _lastCallTicks;
@@ -74,7 +77,15 @@ internal sealed class ConsumerGrain(IOptions<OrleansGroupsOptions> options, Time
             {
                 return new FetchResult(batches, prefetch.LogStartOffset, prefetch.HighWatermark);
             }
-            await Task.WhenAny(prefetch.DataArrived, Task.Delay(remaining, time));
+            prefetch.Waiters++;
+            try
+            {
+                await Task.WhenAny(prefetch.DataArrived, Task.Delay(remaining, time));
+            }
+            finally
+            {
+                prefetch.Waiters--;
+            }
         }
     }
 
@@ -140,7 +151,12 @@ internal sealed class ConsumerGrain(IOptions<OrleansGroupsOptions> options, Time
         _ = FillAsync(prefetch);
     }
 
-    /// <summary>Fetches until the buffer is full or the partition has nothing more.</summary>
+    /// <summary>
+    /// Fetches until the buffer is full or the partition has nothing more. At the end of the log with a consumer
+    /// waiting, the fetch long-polls the partition, which answers the moment an append is durable: a notification
+    /// would arrive a stream poll period later. Without a waiter the session does not park calls on partitions; the
+    /// notification (or the timer) starts the next fetch.
+    /// </summary>
     private async Task FillAsync(PartitionPrefetch prefetch)
     {
         try
@@ -148,11 +164,13 @@ internal sealed class ConsumerGrain(IOptions<OrleansGroupsOptions> options, Time
             while (!prefetch.Released && prefetch.Buffer.HasSpace)
             {
                 var from = prefetch.Buffer.NextFetchOffset;
+                var atEnd = prefetch.HighWatermark <= from && prefetch.HighWatermarkKnown;
+                var waitMs = atEnd && prefetch.Waiters > 0 ? LongPollMs : 0;
                 FetchResult result;
                 try
                 {
                     _partitionFetches++;
-                    result = await prefetch.Log.Fetch(from, _settings.FetchMaxBytes, maxWaitMs: 0);
+                    result = await prefetch.Log.Fetch(from, _settings.FetchMaxBytes, waitMs);
                 }
                 catch (OrleansGroupsException e) when (e is OffsetOutOfRangeException or UnknownTopicException or UnknownPartitionException)
                 {
@@ -172,10 +190,12 @@ internal sealed class ConsumerGrain(IOptions<OrleansGroupsOptions> options, Time
                 }
                 prefetch.LogStartOffset = result.LogStartOffset;
                 prefetch.HighWatermark = Math.Max(prefetch.HighWatermark, result.HighWatermark);
+                prefetch.HighWatermarkKnown = true;
                 if (result.Batches.Length == 0 || !prefetch.Buffer.Append(from, result.Batches))
                 {
-                    // At the end, or a seek moved the buffer while this fetch was out: go round only for the latter.
-                    if (prefetch.Buffer.NextFetchOffset == from)
+                    // A seek moved the buffer while this fetch was out: go round. At the end: go round once more
+                    // as a long poll if a consumer waits and this was not one already, else stop.
+                    if (prefetch.Buffer.NextFetchOffset == from && (waitMs > 0 || prefetch.Waiters == 0))
                     {
                         return;
                     }
@@ -248,6 +268,8 @@ internal sealed class ConsumerGrain(IOptions<OrleansGroupsOptions> options, Time
         public StreamSubscriptionHandle<PartitionAppended>? Subscription { get; set; }
         public long LogStartOffset { get; set; }
         public long HighWatermark { get; set; }
+        public bool HighWatermarkKnown { get; set; }
+        public int Waiters { get; set; }
         public long LastAskedTicks { get; set; }
         public bool Filling { get; set; }
         public bool Released { get; set; }
