@@ -33,7 +33,10 @@ public sealed class SiloProcess : IAsyncDisposable
     public static string SiloDll => RepositoryPaths.ProjectOutput("OrleansGroups.Silo", "OrleansGroups.Silo");
 
     /// <summary>Starts a silo on free ports and waits for its "ready" line.</summary>
-    public static async Task<SiloProcess> StartAsync(string? connectionString, string? serviceId = null)
+    /// <param name="connectionString">Azure Storage, or null for memory storage.</param>
+    /// <param name="serviceId">The service id; a fresh one by default.</param>
+    /// <param name="extraArgs">More silo options (e.g. <c>--tls-certificate</c>).</param>
+    public static async Task<SiloProcess> StartAsync(string? connectionString, string? serviceId = null, string[]? extraArgs = null)
     {
         var ports = FreePorts.Get(2);
         serviceId ??= $"it-{Guid.NewGuid():N}"[..16];
@@ -43,6 +46,7 @@ public sealed class SiloProcess : IAsyncDisposable
             "--silo-port", ports[0].ToString(), "--gateway-port", ports[1].ToString(),
             "--service-id", serviceId,
             .. connectionString is null ? Array.Empty<string>() : ["--connection-string", connectionString],
+            .. extraArgs ?? [],
         ];
         var silo = new SiloProcess(ChildProcess.StartDotnet(SiloDll, args), ports[0], ports[1], serviceId, args);
         await silo.WaitReadyAsync();
@@ -62,7 +66,8 @@ public sealed class SiloProcess : IAsyncDisposable
 
     /// <summary>Connects an Orleans client to this silo's gateway.</summary>
     /// <param name="responseTimeout">How long a call may wait for its response (default 30 s); crash tests use a few seconds.</param>
-    public async Task<IHost> ConnectAsync(TimeSpan? responseTimeout = null)
+    /// <param name="tls">TLS settings for a silo started with <c>--tls-certificate</c>; null connects without TLS.</param>
+    public async Task<IHost> ConnectAsync(TimeSpan? responseTimeout = null, ClientTlsOptions? tls = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -70,6 +75,10 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             client.UseLocalhostClustering(GatewayPort, ServiceId, "dev");
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = responseTimeout ?? TimeSpan.FromSeconds(30));
+            if (tls is not null)
+            {
+                client.UseOrleansGroupsTls(tls);
+            }
         });
         builder.Services.AddOrleansGroupsClient();
         var host = builder.Build();
