@@ -111,8 +111,16 @@ public sealed class TlsTests(TlsSiloFixture fixture) : IClassFixture<TlsSiloFixt
         Assert.True(created.ExitCode == 0, created.StandardError);
 
         // Joining means silo-to-silo connections both ways, which are mutual TLS pinned to the certificate in the file.
+        // This silo takes the certificate from environment variables, as a container would from a secret.
         await using var second = await SiloProcess.StartAsync(connectionString: null, first.ServiceId,
-            ["--primary-silo-port", first.SiloPort.ToString(), .. tls]);
+            ["--primary-silo-port", first.SiloPort.ToString(), "--health-port", "0"],
+            new Dictionary<string, string?>
+            {
+                ["OrleansGroups__TlsCertificate"] = fixture.Certificate.PfxPath,
+                ["OrleansGroups__TlsCertificatePassword"] = fixture.Certificate.Password,
+            });
+        Assert.Contains(second.Process.Output, l => l.Contains("OrleansGroups silo ready", StringComparison.Ordinal)
+            && l.Contains(fixture.Certificate.Certificate.Thumbprint, StringComparison.Ordinal));
         var listed = await OgAt(second, "topic", "list");
 
         Assert.True(listed.ExitCode == 0, listed.StandardError);
