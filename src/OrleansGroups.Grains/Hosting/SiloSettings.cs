@@ -95,8 +95,8 @@ public sealed class SiloSettings
 
     /// <summary>
     /// Path of a PKCS#12 (PFX) file with the silo's TLS certificate and private key (default none: no TLS). With it,
-    /// the silo port and the gateway port speak only TLS; silos trust peers whose certificate chains to one in this
-    /// file, and clients must trust it too (og <c>--tls-ca</c>).
+    /// the silo port and the gateway port speak only TLS; silos trust peers whose certificate has the same subject and
+    /// chains to one in this file, and clients must trust it too (og <c>--tls-ca</c>).
     /// </summary>
     public string? TlsCertificate { get; set; }
 

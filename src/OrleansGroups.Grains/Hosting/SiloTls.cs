@@ -8,12 +8,13 @@ namespace OrleansGroups.Hosting;
 
 /// <summary>
 /// TLS on a silo's two ports from one PKCS#12 (PFX) file: the silo port (silo to silo, mutual: each side presents
-/// the certificate and accepts a peer whose certificate chains to one in the file) and the gateway port (clients
-/// authenticate the silo; they present no certificate).
+/// its certificate and accepts a peer whose certificate has the same subject and chains to one in the file) and the
+/// gateway port (clients authenticate the silo; they present no certificate).
 /// </summary>
 /// <remarks>
-/// All silos of a cluster use the same file, or files whose certificates come from one CA whose root is in each
-/// file: a silo trusts exactly the certificates of its own file, never merely what the machine trusts.
+/// All silos of a cluster use the same file, or files whose certificates have one subject and come from one private
+/// CA whose root is in each file: a silo trusts exactly the certificates of its own file, never merely what the
+/// machine trusts.
 /// </remarks>
 internal static class SiloTls
 {
@@ -61,16 +62,29 @@ internal static class SiloTls
         return new(own, all);
     }
 
+    /// <summary>
+    /// Null when <paramref name="peer"/> may be a silo of this cluster: its certificate carries this silo's subject and
+    /// chains to a certificate of this silo's file; otherwise why not. The subject check keeps a file that happens to
+    /// hold a public CA from admitting every certificate that CA ever issued.
+    /// </summary>
+    public static string? CheckPeer(Certificates own, X509Certificate2 peer, X509Chain? chain)
+    {
+        if (!peer.SubjectName.RawData.AsSpan().SequenceEqual(own.Own.SubjectName.RawData))
+        {
+            return $"certificate {CertificateTrust.Describe(peer)} does not carry this silo's subject '{own.Own.Subject}'";
+        }
+        return CertificateTrust.Check(peer, own.Trusted, chain);
+    }
+
     /// <summary>Turns TLS on for the silo port (mutual, pinned) and the gateway port (server certificate only).</summary>
     public static void Configure(ISiloBuilder silo, Certificates certificates)
     {
-        var trusted = certificates.Trusted;
         var betweenSilos = new TlsOptions
         {
             LocalCertificate = certificates.Own,
             ClientCertificateMode = RemoteCertificateMode.RequireCertificate,
             RemoteCertificateMode = RemoteCertificateMode.RequireCertificate,
-            RemoteCertificateValidation = (certificate, chain, _) => CertificateTrust.Check(certificate, trusted, chain) is null,
+            RemoteCertificateValidation = (certificate, chain, _) => CheckPeer(certificates, certificate, chain) is null,
         };
         var gateway = new TlsOptions
         {
