@@ -103,6 +103,9 @@ public sealed class SiloSettingsTests
             e => e.StartsWith("--tls-certificate", StringComparison.Ordinal));
         Assert.Contains(new SiloSettings { TlsCertificate = serverOnly.PfxPath, TlsCertificatePassword = serverOnly.Password }.Validate(),
             e => e.Contains("server and client authentication", StringComparison.Ordinal));
+        using var expired = TestCertificate.CreateSelfSigned(validFor: TimeSpan.FromMinutes(-30));
+        Assert.Contains(new SiloSettings { TlsCertificate = expired.PfxPath, TlsCertificatePassword = expired.Password }.Validate(),
+            e => e.Contains("is valid only from", StringComparison.Ordinal));
         Assert.Contains(new SiloSettings { TlsCertificatePassword = "secret" }.Validate(),
             e => e.Contains("--tls-certificate-password needs --tls-certificate", StringComparison.Ordinal));
     }

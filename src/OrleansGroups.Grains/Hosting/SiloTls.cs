@@ -46,7 +46,7 @@ internal static class SiloTls
         var now = DateTime.Now;
         if (now < own.NotBefore || now > own.NotAfter)
         {
-            throw new InvalidDataException($"--tls-certificate {CertificateTrust.Describe(own)} is valid only from {own.NotBefore:u} to {own.NotAfter:u}");
+            throw new InvalidDataException($"--tls-certificate {CertificateTrust.Describe(own)} is valid only from {own.NotBefore.ToUniversalTime():u} to {own.NotAfter.ToUniversalTime():u}");
         }
         // A silo is a TLS server (its ports) and a TLS client (connecting to other silos): an extended key usage,
         // when present, must allow both, or Orleans refuses the certificate later with a less helpful message.
