@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -11,6 +12,7 @@ using Orleans.Runtime;
 using Orleans.Runtime.Messaging;
 using OrleansGroups.Client;
 using OrleansGroups.Core.Errors;
+using OrleansGroups.Core.Security;
 
 namespace OrleansGroups.Cli;
 
@@ -69,6 +71,22 @@ internal sealed class ClusterConnection : IAsyncDisposable
         DefaultValueFactory = _ => "orleansgroups",
     };
 
+    public static readonly Option<bool> Tls = new("--tls")
+    {
+        Description = "Connect over TLS, trusting the silo certificate through this machine's trust store and the --gateway host name",
+    };
+
+    public static readonly Option<FileInfo?> TlsCa = new("--tls-ca")
+    {
+        Description = "Connect over TLS, trusting only a silo certificate that is, or is issued by, a certificate in this PEM or DER file " +
+            "(the silo's self-signed certificate or its CA; never the PFX); implies --tls",
+    };
+
+    public static readonly Option<bool> TlsAllowUntrusted = new("--tls-allow-untrusted")
+    {
+        Description = "Connect over TLS, accepting any silo certificate: encrypted but not authenticated, for development only; implies --tls",
+    };
+
     public static readonly Option<bool> Verbose = new("--verbose")
     {
         Description = "Show Orleans' own warnings and errors on stderr",
@@ -96,6 +114,9 @@ internal sealed class ClusterConnection : IAsyncDisposable
         command.Options.Add(ConnectionString);
         command.Options.Add(ClusterId);
         command.Options.Add(ServiceId);
+        command.Options.Add(Tls);
+        command.Options.Add(TlsCa);
+        command.Options.Add(TlsAllowUntrusted);
         command.Options.Add(Verbose);
     }
 
@@ -183,6 +204,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
         builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
 
         Action<IClientBuilder> clustering;
+        string? gatewayHost = null;
         if (azure)
         {
             var connectionString = parse.GetValue(ConnectionString);
@@ -203,11 +225,14 @@ internal sealed class ClusterConnection : IAsyncDisposable
         }
         else
         {
-            var endpoint = await ParseGatewayAsync(parse.GetValue(Gateway)!, cancellationToken);
+            var gateway = parse.GetValue(Gateway)!;
+            var endpoint = await ParseGatewayAsync(gateway, cancellationToken);
+            gatewayHost = gateway[..gateway.LastIndexOf(':')].Trim('[', ']');
             clustering = client => client.UseStaticClustering(endpoint);
         }
 
         var retry = new ConnectRetry();
+        var tls = TlsFrom(parse, gatewayHost, retry);
         builder.UseOrleansClient(client =>
         {
             clustering(client);
@@ -219,6 +244,10 @@ internal sealed class ClusterConnection : IAsyncDisposable
             });
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ResponseTimeout);
             client.Configure<ConnectionOptions>(o => o.OpenConnectionTimeout = TimeSpan.FromSeconds(5));
+            if (tls is not null)
+            {
+                client.UseOrleansGroupsTls(tls);
+            }
         });
 
         var host = builder.Build();
@@ -237,9 +266,14 @@ internal sealed class ClusterConnection : IAsyncDisposable
                 : "is a silo running? Start one or pass --gateway HOST:PORT";
             var message = retry.Failure switch
             {
+                _ when retry.TlsRejection is { } rejection => $"cannot reach {target}: the silo's TLS {rejection}; " +
+                    "pass --tls-ca with the silo's certificate or its CA (--tls-allow-untrusted only for development)",
                 ConnectFailure.Refused => $"cannot reach {target} ({hint}): connection refused",
+                ConnectFailure.ClosedByGateway when tls is not null => $"cannot reach {target}: the TLS handshake failed " +
+                    "(does the silo use TLS, i.e. was it started with --tls-certificate?)",
                 ConnectFailure.ClosedByGateway => $"cannot reach {target}: the gateway closed the connection " +
-                    $"during the handshake (does --cluster-id '{clusterId}' match the silo's cluster id?)",
+                    $"during the handshake (does --cluster-id '{clusterId}' match the silo's cluster id? " +
+                    "Does the silo require TLS? Then pass --tls-ca)",
                 _ when e is OperationCanceledException or TimeoutException || retry.Failure is not null =>
                     $"cannot reach {target} ({hint}): no answer within {ConnectTimeout.TotalSeconds:0} s",
                 _ => $"cannot reach {target} ({hint}): {FirstLine(e.Message)}",
@@ -247,6 +281,44 @@ internal sealed class ClusterConnection : IAsyncDisposable
             throw new ClusterUnreachableException(message);
         }
         return new ClusterConnection(host, target);
+    }
+
+    /// <summary>The TLS settings the options ask for, or null for a plain connection.</summary>
+    private static ClientTlsOptions? TlsFrom(ParseResult parse, string? gatewayHost, ConnectRetry retry)
+    {
+        var ca = parse.GetValue(TlsCa);
+        var allowUntrusted = parse.GetValue(TlsAllowUntrusted);
+        if (ca is not null && allowUntrusted)
+        {
+            throw new CliException("--tls-ca and --tls-allow-untrusted contradict each other: pin the silo's certificate, or (development only) trust any.");
+        }
+        if (ca is null && !allowUntrusted && !parse.GetValue(Tls))
+        {
+            return null;
+        }
+        if (ca is null && !allowUntrusted && gatewayHost is null)
+        {
+            throw new CliException("--tls with --clustering azure needs --tls-ca: gateways are found by IP address, which the machine's trust store cannot check.");
+        }
+        X509Certificate2Collection trusted = [];
+        if (ca is not null)
+        {
+            try
+            {
+                trusted = CertificateTrust.LoadTrusted(ca.FullName);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                throw new CliException($"--tls-ca: {FirstLine(e.Message)}");
+            }
+        }
+        return new ClientTlsOptions
+        {
+            TrustedCertificates = trusted,
+            AllowUntrustedCertificates = allowUntrusted,
+            TargetHost = gatewayHost,
+            OnRejected = reason => retry.TlsRejection = reason,
+        };
     }
 
     private static string DescribeTarget(ParseResult parse) =>
@@ -329,9 +401,16 @@ internal sealed class ClusterConnection : IAsyncDisposable
 
         public ConnectFailure? Failure { get; private set; }
 
+        /// <summary>Why the silo's TLS certificate was refused, if it was (the TLS layer only closes the connection).</summary>
+        public string? TlsRejection { get; set; }
+
         public async Task<bool> ShouldRetryAsync(Exception failure, CancellationToken cancellationToken)
         {
             Failure = Classify(failure);
+            if (TlsRejection is not null)
+            {
+                return false; // definite: retrying meets the same certificate
+            }
             var window = Failure == ConnectFailure.Other ? ConnectTimeout : DefiniteFailureRetryWindow;
             if (_elapsed.Elapsed > window)
             {

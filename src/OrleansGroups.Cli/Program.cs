@@ -5,8 +5,9 @@ using OrleansGroups.Cli.Commands;
 var root = new RootCommand(
     "og: Kafka-style topics and consumer groups on Orleans.\n\n" +
     "Cluster commands connect to a silo gateway (--gateway, default 127.0.0.1:30000) or find the silos through\n" +
-    "Azure Table clustering (--clustering azure --connection-string CS). Command output goes to stdout;\n" +
-    "errors are one 'error: ...' line on stderr.\n\n" +
+    "Azure Table clustering (--clustering azure --connection-string CS). A silo with TLS needs --tls-ca CERT\n" +
+    "(its certificate or CA, PEM or DER), or --tls (machine trust store), or --tls-allow-untrusted (development).\n" +
+    "Command output goes to stdout; errors are one 'error: ...' line on stderr.\n\n" +
     "Exit codes: 0 success, 1 error (bad argument, unknown topic or group, failed write, demo invariant broken),\n" +
     "3 cluster unreachable, 130 interrupted.")
 {

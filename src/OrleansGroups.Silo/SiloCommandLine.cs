@@ -21,6 +21,8 @@ internal static class SiloCommandLine
         ("--advertised-ip", "AdvertisedIp", "address announced to other silos and clients (default 127.0.0.1; on Kubernetes the pod IP); auto = pick a non-loopback one (containers)"),
         ("--fast-membership", "FastMembership", "true | false: detect dead silos in ~1 s (local clusters, tests)"),
         ("--health-port", "HealthPort", "HTTP port of GET /healthz (liveness) and /readyz (readiness) (default 8080; 0 disables)"),
+        ("--tls-certificate", "TlsCertificate", "PKCS#12 (PFX) file with the silo's certificate and key: TLS on the silo and gateway ports (default off)"),
+        ("--tls-certificate-password", "TlsCertificatePassword", "password of the --tls-certificate file (prefer the environment variable OrleansGroups__TlsCertificatePassword)"),
         ("--shutdown-timeout", "ShutdownTimeoutSeconds", "seconds SIGTERM may take to drain the silo before the host gives up (default 60)"),
     ];
 
@@ -68,7 +70,7 @@ internal static class SiloCommandLine
 
     public static string Usage() =>
         "Usage: OrleansGroups.Silo [options]\n\nOptions:\n" +
-        string.Join('\n', Options.Select(o => $"  {o.Option,-22} {o.Help}")) +
+        string.Join('\n', Options.Select(o => $"  {o.Option,-27} {o.Help}")) +
         "\n\nEvery option is also a setting: appsettings.json section \"OrleansGroups\" or environment variable OrleansGroups__<Name>." +
         "\nSIGTERM or Ctrl+C stops the silo gracefully (exit code 0). With POD_NAME set (Kubernetes), the silo uses Orleans' Kubernetes hosting.";
 

@@ -152,7 +152,8 @@ internal static class SiloRunner
             $"clustering {settings.Clustering.ToString().ToLowerInvariant()}, " +
             (settings.Storage == StorageKind.Azure || settings.Clustering == ClusteringKind.Azure
                 ? $"credentials {(settings.UsesManagedIdentity ? "managed identity" : "connection string")}, " : "") +
-            $"health port {health}{(kubernetes ? ", kubernetes hosting" : "")}";
+            $"health port {health}{(kubernetes ? ", kubernetes hosting" : "")}" +
+            (settings.TlsCertificateDescription is { } tls ? $", tls {tls}" : "");
     }
 
     private static bool PortIsFree(int port)

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using OrleansGroups.Hosting;
+using OrleansGroups.TestKit;
 
 namespace OrleansGroups.DeploymentTests;
 
@@ -74,6 +75,39 @@ public sealed class SiloSettingsTests
         var settings = new SiloSettings { ConnectionString = "", BlobServiceUri = new Uri("ftp://account/") };
 
         Assert.Contains(settings.Validate(), e => e.Contains("must be an absolute https URI", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TlsCertificate_FromSettings_IsCheckedAndDescribed()
+    {
+        using var certificate = TestCertificate.CreateSelfSigned();
+        var settings = Bind(new() { ["TlsCertificate"] = certificate.PfxPath, ["TlsCertificatePassword"] = certificate.Password });
+
+        Assert.Empty(settings.Validate());
+        Assert.True(settings.UsesTls);
+        Assert.Contains(certificate.Certificate.Thumbprint, settings.TlsCertificateDescription);
+        Assert.Null(new SiloSettings().TlsCertificateDescription);
+    }
+
+    [Fact]
+    public void TlsCertificate_Problems_AreEachOneClearError()
+    {
+        using var certificate = TestCertificate.CreateSelfSigned();
+        using var serverOnly = TestCertificate.CreateSelfSigned(clientAuthentication: false);
+
+        Assert.Contains(new SiloSettings { TlsCertificate = certificate.PfxPath, TlsCertificatePassword = "wrong" }.Validate(),
+            e => e.Contains("cannot be read as a PKCS#12", StringComparison.Ordinal) && e.Contains("--tls-certificate-password", StringComparison.Ordinal));
+        Assert.Contains(new SiloSettings { TlsCertificate = certificate.PfxPath + ".missing" }.Validate(),
+            e => e.StartsWith("--tls-certificate", StringComparison.Ordinal));
+        Assert.Contains(new SiloSettings { TlsCertificate = certificate.PublicPemPath }.Validate(),
+            e => e.StartsWith("--tls-certificate", StringComparison.Ordinal));
+        Assert.Contains(new SiloSettings { TlsCertificate = serverOnly.PfxPath, TlsCertificatePassword = serverOnly.Password }.Validate(),
+            e => e.Contains("server and client authentication", StringComparison.Ordinal));
+        using var expired = TestCertificate.CreateSelfSigned(validFor: TimeSpan.FromMinutes(-30));
+        Assert.Contains(new SiloSettings { TlsCertificate = expired.PfxPath, TlsCertificatePassword = expired.Password }.Validate(),
+            e => e.Contains("is valid only from", StringComparison.Ordinal));
+        Assert.Contains(new SiloSettings { TlsCertificatePassword = "secret" }.Validate(),
+            e => e.Contains("--tls-certificate-password needs --tls-certificate", StringComparison.Ordinal));
     }
 
     private static SiloSettings Bind(Dictionary<string, string?> values) =>

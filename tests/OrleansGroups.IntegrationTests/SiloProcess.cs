@@ -11,8 +11,10 @@ namespace OrleansGroups.IntegrationTests;
 /// <summary>A real silo process started from the built OrleansGroups.Silo, with its client connection.</summary>
 public sealed class SiloProcess : IAsyncDisposable
 {
-    private SiloProcess(ChildProcess process, int siloPort, int gatewayPort, string serviceId, string[] args)
+    private SiloProcess(ChildProcess process, int siloPort, int gatewayPort, string serviceId, string[] args,
+        IDictionary<string, string?>? environment = null)
     {
+        Environment = environment;
         Process = process;
         SiloPort = siloPort;
         GatewayPort = gatewayPort;
@@ -30,10 +32,18 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public string[] Arguments { get; }
 
+    /// <summary>Environment overrides of the silo process (OrleansGroups__* settings), if any.</summary>
+    public IDictionary<string, string?>? Environment { get; }
+
     public static string SiloDll => RepositoryPaths.ProjectOutput("OrleansGroups.Silo", "OrleansGroups.Silo");
 
     /// <summary>Starts a silo on free ports and waits for its "ready" line.</summary>
-    public static async Task<SiloProcess> StartAsync(string? connectionString, string? serviceId = null)
+    /// <param name="connectionString">Azure Storage, or null for memory storage.</param>
+    /// <param name="serviceId">The service id; a fresh one by default.</param>
+    /// <param name="extraArgs">More silo options (e.g. <c>--tls-certificate</c>).</param>
+    /// <param name="environment">Environment overrides, e.g. settings as OrleansGroups__* variables.</param>
+    public static async Task<SiloProcess> StartAsync(string? connectionString, string? serviceId = null, string[]? extraArgs = null,
+        IDictionary<string, string?>? environment = null)
     {
         var ports = FreePorts.Get(2);
         serviceId ??= $"it-{Guid.NewGuid():N}"[..16];
@@ -43,8 +53,9 @@ public sealed class SiloProcess : IAsyncDisposable
             "--silo-port", ports[0].ToString(), "--gateway-port", ports[1].ToString(),
             "--service-id", serviceId,
             .. connectionString is null ? Array.Empty<string>() : ["--connection-string", connectionString],
+            .. extraArgs ?? [],
         ];
-        var silo = new SiloProcess(ChildProcess.StartDotnet(SiloDll, args), ports[0], ports[1], serviceId, args);
+        var silo = new SiloProcess(ChildProcess.StartDotnet(SiloDll, args, environment), ports[0], ports[1], serviceId, args, environment);
         await silo.WaitReadyAsync();
         return silo;
     }
@@ -56,13 +67,14 @@ public sealed class SiloProcess : IAsyncDisposable
     public async Task RestartAsync()
     {
         await Process.DisposeAsync();
-        Process = ChildProcess.StartDotnet(SiloDll, Arguments);
+        Process = ChildProcess.StartDotnet(SiloDll, Arguments, Environment);
         await WaitReadyAsync();
     }
 
     /// <summary>Connects an Orleans client to this silo's gateway.</summary>
     /// <param name="responseTimeout">How long a call may wait for its response (default 30 s); crash tests use a few seconds.</param>
-    public async Task<IHost> ConnectAsync(TimeSpan? responseTimeout = null)
+    /// <param name="tls">TLS settings for a silo started with <c>--tls-certificate</c>; null connects without TLS.</param>
+    public async Task<IHost> ConnectAsync(TimeSpan? responseTimeout = null, ClientTlsOptions? tls = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -70,6 +82,10 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             client.UseLocalhostClustering(GatewayPort, ServiceId, "dev");
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = responseTimeout ?? TimeSpan.FromSeconds(30));
+            if (tls is not null)
+            {
+                client.UseOrleansGroupsTls(tls);
+            }
         });
         builder.Services.AddOrleansGroupsClient();
         var host = builder.Build();
@@ -87,7 +103,7 @@ public sealed class SiloProcess : IAsyncDisposable
         }
         catch (TimeoutException e)
         {
-            throw new TimeoutException($"The silo did not become ready:{Environment.NewLine}{Process.OutputText}", e);
+            throw new TimeoutException($"The silo did not become ready:{System.Environment.NewLine}{Process.OutputText}", e);
         }
     }
 }

@@ -24,6 +24,7 @@ public enum ClusteringKind
 public sealed class SiloSettings
 {
     private TokenCredential? _credential;
+    private SiloTls.Certificates? _tls;
 
     /// <summary>Default gateway port (clients connect here).</summary>
     public const int DefaultGatewayPort = 30000;
@@ -92,6 +93,25 @@ public sealed class SiloSettings
     /// <summary>Detect dead silos in about a second instead of 10–14 s (for local clusters and tests).</summary>
     public bool FastMembership { get; set; }
 
+    /// <summary>
+    /// Path of a PKCS#12 (PFX) file with the silo's TLS certificate and private key (default none: no TLS). With it,
+    /// the silo port and the gateway port speak only TLS; silos trust peers whose certificate has the same subject and
+    /// chains to one in this file, and clients must trust it too (og <c>--tls-ca</c>).
+    /// </summary>
+    public string? TlsCertificate { get; set; }
+
+    /// <summary>Password of <see cref="TlsCertificate"/> (default none); prefer the environment variable to the command line.</summary>
+    public string? TlsCertificatePassword { get; set; }
+
+    /// <summary>True when <see cref="TlsCertificate"/> is set.</summary>
+    public bool UsesTls => !string.IsNullOrWhiteSpace(TlsCertificate);
+
+    /// <summary>The TLS certificate's subject and thumbprint (for the ready line), or null without TLS.</summary>
+    public string? TlsCertificateDescription => UsesTls ? Core.Security.CertificateTrust.Describe(TlsCertificates.Own) : null;
+
+    // Read once: the file is checked by Validate and used by Apply.
+    private SiloTls.Certificates TlsCertificates => _tls ??= SiloTls.Load(TlsCertificate!, TlsCertificatePassword);
+
     /// <summary>The OrleansGroups options (log, groups).</summary>
     public OrleansGroupsOptions Options { get; set; } = new();
 
@@ -138,6 +158,21 @@ public sealed class SiloSettings
             {
                 errors.Add($"{name} '{uri}' must be an absolute https URI, e.g. https://account.blob.core.windows.net.");
             }
+        }
+        if (UsesTls)
+        {
+            try
+            {
+                _ = TlsCertificates;
+            }
+            catch (InvalidDataException e)
+            {
+                errors.Add(e.Message + ".");
+            }
+        }
+        else if (!string.IsNullOrEmpty(TlsCertificatePassword))
+        {
+            errors.Add("--tls-certificate-password needs --tls-certificate (the PFX file it opens).");
         }
         var validation = new OrleansGroupsOptionsValidator().Validate(null, EffectiveOptions());
         if (validation.Failed)
@@ -204,6 +239,10 @@ public sealed class SiloSettings
                 o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
                 o.DeathVoteExpirationTimeout = TimeSpan.FromSeconds(10);
             });
+        }
+        if (UsesTls)
+        {
+            SiloTls.Configure(silo, TlsCertificates);
         }
         var options = EffectiveOptions();
         silo.AddOrleansGroups(o =>

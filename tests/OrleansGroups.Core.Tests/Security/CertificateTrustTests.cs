@@ -1,0 +1,113 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using OrleansGroups.Core.Security;
+
+namespace OrleansGroups.Core.Tests.Security;
+
+/// <summary>Pinned trust: the pinned certificate itself or what its CA issued passes; everything else is refused.</summary>
+public sealed class CertificateTrustTests
+{
+    [Fact]
+    public void SelfSigned_PinnedItself_IsTrusted()
+    {
+        using var silo = SelfSigned("CN=silo");
+
+        Assert.Null(CertificateTrust.Check(Public(silo), [Public(silo)]));
+    }
+
+    [Fact]
+    public void SelfSigned_WithTheSameSubjectButAnotherKey_IsRefused()
+    {
+        using var silo = SelfSigned("CN=silo");
+        using var impostor = SelfSigned("CN=silo");
+
+        var problem = CertificateTrust.Check(Public(impostor), [Public(silo)]);
+
+        Assert.NotNull(problem);
+        Assert.Contains(impostor.Thumbprint, problem);
+    }
+
+    [Fact]
+    public void IssuedByThePinnedCa_IsTrusted_AndByAnotherCa_IsRefused()
+    {
+        using var ca = Ca("CN=cluster-ca");
+        using var otherCa = Ca("CN=cluster-ca");
+        using var silo = IssuedBy(ca, "CN=silo-1");
+        using var stranger = IssuedBy(otherCa, "CN=silo-1");
+
+        Assert.Null(CertificateTrust.Check(Public(silo), [Public(ca)]));
+        Assert.NotNull(CertificateTrust.Check(Public(stranger), [Public(ca)]));
+    }
+
+    [Fact]
+    public void Expired_IsRefused_EvenWhenPinned()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var now = DateTimeOffset.UtcNow;
+        using var expired = new CertificateRequest("CN=old", key, HashAlgorithmName.SHA256).CreateSelfSigned(now.AddDays(-10), now.AddDays(-1));
+
+        var problem = CertificateTrust.Check(Public(expired), [Public(expired)]);
+
+        Assert.NotNull(problem);
+        Assert.Contains("NotTimeValid", problem);
+    }
+
+    [Fact]
+    public void LoadTrusted_ReadsPemAndDer_AndRefusesPrivateKeys()
+    {
+        using var ca = Ca("CN=ca-a");
+        using var other = Ca("CN=ca-b");
+        var directory = Directory.CreateTempSubdirectory("og-trust-").FullName;
+        try
+        {
+            var pem = Path.Combine(directory, "two.crt");
+            File.WriteAllText(pem, ca.ExportCertificatePem() + "\n" + other.ExportCertificatePem());
+            var der = Path.Combine(directory, "one.cer");
+            File.WriteAllBytes(der, ca.Export(X509ContentType.Cert));
+            var withKey = Path.Combine(directory, "key.pem");
+            File.WriteAllText(withKey, ca.ExportCertificatePem() + "\n" + ca.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+            var pfx = Path.Combine(directory, "silo.pfx");
+            File.WriteAllBytes(pfx, ca.Export(X509ContentType.Pkcs12, "pw"));
+
+            Assert.Equal([ca.Thumbprint, other.Thumbprint], CertificateTrust.LoadTrusted(pem).Select(c => c.Thumbprint));
+            Assert.Equal([ca.Thumbprint], CertificateTrust.LoadTrusted(der).Select(c => c.Thumbprint));
+            Assert.Contains("private key", Assert.Throws<InvalidDataException>(() => CertificateTrust.LoadTrusted(withKey)).Message);
+            Assert.Throws<InvalidDataException>(() => CertificateTrust.LoadTrusted(pfx));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static X509Certificate2 Public(X509Certificate2 certificate) => X509CertificateLoader.LoadCertificate(certificate.Export(X509ContentType.Cert));
+
+    private static X509Certificate2 SelfSigned(string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var now = DateTimeOffset.UtcNow;
+        return new CertificateRequest(subject, key, HashAlgorithmName.SHA256).CreateSelfSigned(now.AddHours(-1), now.AddDays(1));
+    }
+
+    private static X509Certificate2 Ca(string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        var now = DateTimeOffset.UtcNow;
+        return request.CreateSelfSigned(now.AddHours(-1), now.AddDays(2));
+    }
+
+    private static X509Certificate2 IssuedBy(X509Certificate2 ca, string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
+        var now = DateTimeOffset.UtcNow;
+        using var issued = request.Create(ca, now.AddMinutes(-30), now.AddDays(1), [1, 2, 3, 4]);
+        return issued.CopyWithPrivateKey(key);
+    }
+}
