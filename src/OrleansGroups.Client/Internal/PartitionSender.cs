@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using OrleansGroups.Core.Errors;
 using OrleansGroups.Core.Log;
 using OrleansGroups.Core.Topics;
 
@@ -200,7 +201,7 @@ internal sealed class PartitionSender(
             {
                 // Out of time with the outcome unknown: a fresh identity keeps later batches unambiguous.
                 identities.Retire(identity);
-                throw;
+                throw new DeliveryTimeoutException(partition.Topic, partition.Partition, options.DeliveryTimeout, e);
             }
         }
     }

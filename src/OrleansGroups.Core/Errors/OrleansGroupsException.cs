@@ -46,6 +46,8 @@ public enum OrleansGroupsErrorCode
     FencedInstanceId,
     /// <summary>The application did not consume for longer than <c>max.poll.interval</c>: the member left its group.</summary>
     MaxPollIntervalExceeded,
+    /// <summary>A producer gave up on a batch after its delivery timeout (Kafka's "message timed out"): the outcome of the last try is unknown.</summary>
+    DeliveryTimedOut,
 }
 
 /// <summary>
@@ -218,6 +220,17 @@ public sealed class NonEmptyGroupException(string groupId, int memberCount)
     /// <summary>How many members are active.</summary>
     [Id(1)] public int MemberCount { get; } = memberCount;
 }
+
+/// <summary>
+/// A producer retried a batch for its whole delivery timeout (Kafka's <c>delivery.timeout.ms</c>) without an
+/// acknowledgement. <see cref="Exception.InnerException"/> is the last failure (typically StorageUnavailable or a silo
+/// timeout). The last try may still have landed: an idempotent producer's later batches use a new producer id.
+/// </summary>
+[GenerateSerializer]
+public sealed class DeliveryTimeoutException(string topic, int partition, TimeSpan deliveryTimeout, Exception? lastError)
+    : OrleansGroupsException(OrleansGroupsErrorCode.DeliveryTimedOut,
+        $"Not delivered to {topic}/{partition} within the delivery timeout ({deliveryTimeout.TotalSeconds:0.#} s)" +
+        (lastError is null ? "." : $"; last error: {lastError.Message}"), lastError);
 
 /// <summary>Storage could not be reached; the request was not acknowledged and may be retried.</summary>
 [GenerateSerializer]
