@@ -41,6 +41,22 @@ public sealed class SiloSettingsTests
     }
 
     [Fact]
+    public void AzureQueueNotifications_WithManagedIdentity_UseTheQueueEndpointNextToTheBlobEndpoint()
+    {
+        var settings = Bind(new()
+        {
+            ["Storage"] = "azure", ["BlobServiceUri"] = Blob.ToString(), ["TableServiceUri"] = Table.ToString(),
+            ["Options:Consumers:Streams"] = "AzureQueue", ["Options:Consumers:FallbackFetchInterval"] = "00:00:05",
+        });
+
+        var options = settings.EffectiveOptions();
+        Assert.Equal(NotificationStreams.AzureQueue, options.Consumers.Streams);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.Consumers.FallbackFetchInterval);
+        Assert.Equal(new Uri("https://account.queue.core.windows.net/"), options.Azure.QueueServiceUri);
+        Assert.Empty(settings.Validate());
+    }
+
+    [Fact]
     public void EmptyConnectionString_MeansNone_AndThenTheUrisAreRequired()
     {
         // OrleansGroups__ConnectionString= (empty), or --connection-string "".

@@ -190,6 +190,11 @@ public sealed class SiloSettings
         Options.Azure.ConnectionString = EffectiveConnectionString;
         Options.Azure.BlobServiceUri ??= BlobServiceUri;
         Options.Azure.TableServiceUri ??= TableServiceUri;
+        // Managed identity: the queue endpoint of Azure Queue notifications sits next to the blob endpoint.
+        if (Options.Azure.QueueServiceUri is null && Options.Azure.BlobServiceUri is { } blobs && blobs.Host.Contains(".blob.", StringComparison.Ordinal))
+        {
+            Options.Azure.QueueServiceUri = new UriBuilder(blobs) { Host = blobs.Host.Replace(".blob.", ".queue.", StringComparison.Ordinal) }.Uri;
+        }
         return Options;
     }
 
@@ -251,6 +256,8 @@ public sealed class SiloSettings
             o.Azure = options.Azure;
             o.Log = options.Log;
             o.Groups = options.Groups;
+            o.Consumers = options.Consumers;
+            o.AddReminderService = options.AddReminderService;
         });
     }
 
