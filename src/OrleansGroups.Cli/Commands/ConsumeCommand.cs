@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Text;
+using Orleans.Runtime;
+using Orleans.Runtime.Messaging;
 using OrleansGroups.Client;
 using OrleansGroups.Core.Errors;
 
@@ -177,7 +179,18 @@ internal static class ConsumeCommand
         {
             // A rebalance moved a partition meanwhile; the consumer committed it itself before releasing it.
         }
+        catch (Exception e) when (IsTransient(e))
+        {
+            // A silo died under the commit, or storage blinked. In a cluster the consumer carries on through the other
+            // silos, and the next commit covers these records too; only if this process died before that would the group
+            // hand them out again, which at-least-once delivery allows. Exiting here would turn one lost silo into a lost consumer.
+        }
     }
+
+    /// <summary>Failures that a later commit may not meet: the cluster lost a silo or a connection, or storage was briefly unavailable.</summary>
+    private static bool IsTransient(Exception e) =>
+        e is SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException or TimeoutException
+        || e is OrleansGroupsException { IsRetriable: true };
 
     /// <summary>Leaves if the group answers soon; after a failure it may not, and it evicts us after the session timeout anyway.</summary>
     private static async Task LeaveQuietlyAsync(Consumer consumer)
