@@ -34,6 +34,7 @@ public sealed class Consumer : IAsyncDisposable
     private IGroupMemberObserver? _observerReference;
     private int _heartbeatsSinceWatch;
     private long _lastPollTicks = DateTimeOffset.UtcNow.UtcTicks;
+    private long _membershipConfirmedUntilTicks = DateTimeOffset.MaxValue.UtcTicks;
     private IReadOnlyList<string> _topics = [];
     private Task? _heartbeatLoop;
     private Exception? _fatal;
@@ -110,6 +111,13 @@ public sealed class Consumer : IAsyncDisposable
     }
 
     /// <summary>The next record, or null when none arrives within <paramref name="timeout"/>.</summary>
+    /// <remarks>
+    /// Records are held back while no heartbeat has confirmed this consumer's membership for a whole
+    /// <see cref="ConsumerOptions.SessionTimeout"/> (a heartbeat stuck on a silo that died, for instance): by then the
+    /// group may have evicted it and handed its partitions to a member that already committed past them, so handing
+    /// them out would deliver committed records again. They flow again once a heartbeat answers, or are dropped when
+    /// the group answers that this member is gone.
+    /// </remarks>
     public async Task<ConsumeResult?> ConsumeAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         Interlocked.Exchange(ref _lastPollTicks, DateTimeOffset.UtcNow.UtcTicks);
@@ -117,6 +125,7 @@ public sealed class Consumer : IAsyncDisposable
         while (true)
         {
             Task signal;
+            bool lapsed;
             lock (_gate)
             {
                 ObjectDisposedException.ThrowIf(_closed, this);
@@ -124,7 +133,8 @@ public sealed class Consumer : IAsyncDisposable
                 {
                     throw _fatal;
                 }
-                if (TryTakeRecord() is { } result)
+                lapsed = MembershipLapsed();
+                if (!lapsed && TryTakeRecord() is { } result)
                 {
                     return result;
                 }
@@ -135,10 +145,21 @@ public sealed class Consumer : IAsyncDisposable
             {
                 return null;
             }
-            await Task.WhenAny(signal, Task.Delay(remaining, cancellationToken));
+            // A lapsed membership ends with a heartbeat, which rings no data signal: look again soon.
+            await Task.WhenAny(signal, Task.Delay(lapsed && remaining > LapsedMembershipRecheck ? LapsedMembershipRecheck : remaining, cancellationToken));
             cancellationToken.ThrowIfCancellationRequested();
         }
     }
+
+    /// <summary>How often a consume call waiting on a lapsed membership looks again.</summary>
+    private static readonly TimeSpan LapsedMembershipRecheck = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// True when the last heartbeat that succeeded was sent more than a session timeout ago. Measured from when it was
+    /// sent, which is no later than when the group saw it, so the consumer stops no later than the group could evict it.
+    /// </summary>
+    private bool MembershipLapsed() =>
+        DateTimeOffset.UtcNow.UtcTicks > Interlocked.Read(ref _membershipConfirmedUntilTicks);
 
     /// <summary>Consumes until cancelled.</summary>
     public async IAsyncEnumerable<ConsumeResult> ConsumeAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -393,6 +414,7 @@ public sealed class Consumer : IAsyncDisposable
                 owned = [.. _partitions.Keys];
                 topics = _topics;
             }
+            var sentAt = DateTimeOffset.UtcNow;
             try
             {
                 response = await _group.Heartbeat(new HeartbeatRequest(
@@ -402,6 +424,7 @@ public sealed class Consumer : IAsyncDisposable
                     sendSubscription || MemberEpoch == 0 ? _options.GroupRemoteAssignor : null));
                 sendSubscription = false;
                 lastHeartbeat = DateTimeOffset.UtcNow;
+                Interlocked.Exchange(ref _membershipConfirmedUntilTicks, (sentAt + _options.SessionTimeout).UtcTicks);
                 // Register the doorbell after joining and now and then: the group keeps it in memory only.
                 if (MemberEpoch == 0 || ++_heartbeatsSinceWatch >= WatchEvery)
                 {
