@@ -42,6 +42,11 @@ internal static class ConsumeCommand
             Description = "Join as a static member with this group.instance.id: restarted with the same id within the session " +
                 "timeout, it gets its partitions back without a rebalance (exiting leaves only temporarily). Give each process its own id",
         };
+        var sessionTimeoutMs = new Option<int?>("--session-timeout-ms")
+        {
+            Description = "Silence after which the group evicts this member and moves its partitions on (Kafka's session.timeout.ms; " +
+                "default 45000, the group clamps it to its limits). Keep it above the client's 30 s call timeout unless the cluster is local",
+        };
         var json = new Option<bool>("--json")
         {
             Description = "One JSON object per record: {\"topic\",\"partition\",\"offset\",\"key\",\"value\",\"timestamp\"} " +
@@ -52,17 +57,17 @@ internal static class ConsumeCommand
             "Exits after --max-messages records or --timeout-ms without records, leaving the group; " +
             "prints \"Consumed N records\" on stderr")
         {
-            topic, group, maxMessages, timeoutMs, fromBeginning, instanceId, json,
+            topic, group, maxMessages, timeoutMs, fromBeginning, instanceId, sessionTimeoutMs, json,
         };
         ClusterConnection.AddOptionsTo(command);
         command.SetAction((parse, ct) => ClusterConnection.RunAsync(parse, ct, (cluster, token) => RunAsync(
             cluster, parse.GetValue(topic)!, parse.GetValue(group)!, parse.GetValue(maxMessages), parse.GetValue(timeoutMs),
-            parse.GetValue(fromBeginning), parse.GetValue(instanceId), parse.GetValue(json), token)));
+            parse.GetValue(fromBeginning), parse.GetValue(instanceId), parse.GetValue(sessionTimeoutMs), parse.GetValue(json), token)));
         return command;
     }
 
     private static async Task<int> RunAsync(ClusterConnection cluster, string topic, string groupId, long? maxMessages, int timeoutMs,
-        bool fromBeginning, string? instanceId, bool json, CancellationToken cancellationToken)
+        bool fromBeginning, string? instanceId, int? sessionTimeoutMs, bool json, CancellationToken cancellationToken)
     {
         if (maxMessages is < 1)
         {
@@ -72,15 +77,24 @@ internal static class ConsumeCommand
         {
             throw new CliException("--timeout-ms must be 0 (wait forever) or positive.");
         }
+        if (sessionTimeoutMs is < 1)
+        {
+            throw new CliException("--session-timeout-ms must be positive.");
+        }
         // Fail on a missing topic now: a subscription to it would only ever wait.
         await cluster.Client.Admin.DescribeTopicAsync(topic);
 
-        var consumer = cluster.Client.CreateConsumer(new ConsumerOptions(groupId)
+        var options = new ConsumerOptions(groupId)
         {
             ClientId = "og-consume",
             AutoOffsetReset = fromBeginning ? AutoOffsetReset.Earliest : AutoOffsetReset.Latest,
             InstanceId = string.IsNullOrWhiteSpace(instanceId) ? null : instanceId,
-        });
+        };
+        if (sessionTimeoutMs is { } session)
+        {
+            options = options with { SessionTimeout = TimeSpan.FromMilliseconds(session) };
+        }
+        var consumer = cluster.Client.CreateConsumer(options);
         var idleTimeout = timeoutMs == 0 ? (TimeSpan?)null : TimeSpan.FromMilliseconds(timeoutMs);
         // Buffered: one write per record through Console.Out would dominate the cost of consuming.
         var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
