@@ -71,12 +71,12 @@ public sealed class ChaosClusterTests(AzuriteFixture azurite, ITestOutputHelper 
 
         await run.StartSilosAsync();
         var client = await SiloHost.ConnectAsync(run.ClusterId, run.ServiceId, ResponseTimeout, run.GatewayPorts);
+        using var stop = new CancellationTokenSource();
         try
         {
             var groups = client.Groups();
             await groups.Admin.CreateTopicAsync(Topic, Partitions);
             var grains = client.Services.GetRequiredService<IGrainFactory>();
-            using var stop = new CancellationTokenSource();
             var poller = Task.Run(() => run.PollGroupAsync(grains.GetGrain<IConsumerGroupGrain>(Group), stop.Token));
             var collector = Task.Run(() => run.CollectOutputAsync(stop.Token));
             for (var i = 0; i < ConsumerCount; i++)
@@ -128,7 +128,6 @@ public sealed class ChaosClusterTests(AzuriteFixture azurite, ITestOutputHelper 
             var logEnd = (await groups.Admin.DescribeTopicAsync(Topic)).Partitions.ToDictionary(p => p.Partition, p => p.LogEndOffset);
             await run.StopConsumersAsync();
             await run.DrainAsync(DrainIdle);
-            await Task.Delay(OutputInterval * 3);
             await stop.CancelAsync();
             await Task.WhenAll(poller, collector);
             var finalGroup = await grains.GetGrain<IConsumerGroupGrain>(Group).Describe();
@@ -153,6 +152,8 @@ public sealed class ChaosClusterTests(AzuriteFixture azurite, ITestOutputHelper 
         }
         finally
         {
+            // The poller and the output collector stop here too when the run failed half way.
+            await stop.CancelAsync();
             await client.StopQuietlyAsync();
         }
     }
@@ -299,6 +300,7 @@ public sealed class ChaosClusterTests(AzuriteFixture azurite, ITestOutputHelper 
         {
             var codes = await Task.WhenAll(_consumers.Select(c => c!.Process.StopAsync(TimeSpan.FromSeconds(30))));
             say($"consumers stopped with exit codes {string.Join(", ", codes)}");
+            Assert.True(codes.All(code => code == 0), $"every consumer that lived through the chaos leaves cleanly on SIGTERM:{Environment.NewLine}{ConsumerDiagnostics()}");
         }
 
         /// <summary>A fresh member of the group reads whatever is left, until it has seen nothing new for <paramref name="idle"/>.</summary>
