@@ -23,7 +23,7 @@ public sealed class Consumer : IConsumer
     private readonly IGrainFactory _grains;
     private readonly ConsumerOptions _options;
     private readonly IConsumerGroupGrain _group;
-    private readonly IConsumerGrain _session;
+    private readonly IConsumerGrain? _session;
     private readonly object _gate = new();
     private readonly SemaphoreSlim _commitGate = new(1, 1);
     private readonly Dictionary<TopicPartition, PartitionFetch> _partitions = [];
@@ -35,6 +35,7 @@ public sealed class Consumer : IConsumer
     private IGroupMemberObserver? _observerReference;
     private int _heartbeatsSinceWatch;
     private long _lastPollTicks = DateTimeOffset.UtcNow.UtcTicks;
+    private long _membershipConfirmedUntilTicks = DateTimeOffset.MaxValue.UtcTicks;
     private IReadOnlyList<string> _topics = [];
     private Task? _heartbeatLoop;
     private Exception? _fatal;
@@ -59,7 +60,7 @@ public sealed class Consumer : IConsumer
         _grains = grains;
         _options = options;
         _group = grains.GetGrain<IConsumerGroupGrain>(options.GroupId);
-        _session = grains.GetGrain<IConsumerGrain>(GrainKeys.Consumer(options.GroupId, MemberId));
+        _session = options.FetchThroughConsumerGrain ? grains.GetGrain<IConsumerGrain>(GrainKeys.Consumer(options.GroupId, MemberId)) : null;
     }
 
     /// <summary>This member's id in the group.</summary>
@@ -222,6 +223,13 @@ public sealed class Consumer : IConsumer
     public void Close() => CloseAsync().GetAwaiter().GetResult();
 
     /// <summary>The next record, or null when none arrives within <paramref name="timeout"/>.</summary>
+    /// <remarks>
+    /// Records are held back while no heartbeat has confirmed this consumer's membership for a whole
+    /// <see cref="ConsumerOptions.SessionTimeout"/> (a heartbeat stuck on a silo that died, for instance): by then the
+    /// group may have evicted it and handed its partitions to a member that already committed past them, so handing
+    /// them out would deliver committed records again. They flow again once a heartbeat answers, or are dropped when
+    /// the group answers that this member is gone.
+    /// </remarks>
     public async Task<ConsumeResult?> ConsumeAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         Interlocked.Exchange(ref _lastPollTicks, DateTimeOffset.UtcNow.UtcTicks);
@@ -229,6 +237,7 @@ public sealed class Consumer : IConsumer
         while (true)
         {
             Task signal;
+            bool lapsed;
             lock (_gate)
             {
                 ObjectDisposedException.ThrowIf(_closed, this);
@@ -236,7 +245,8 @@ public sealed class Consumer : IConsumer
                 {
                     throw _fatal;
                 }
-                if (TryTakeRecord() is { } result)
+                lapsed = MembershipLapsed();
+                if (!lapsed && TryTakeRecord() is { } result)
                 {
                     return result;
                 }
@@ -247,10 +257,21 @@ public sealed class Consumer : IConsumer
             {
                 return null;
             }
-            await Task.WhenAny(signal, Task.Delay(remaining, cancellationToken));
+            // A lapsed membership ends with a heartbeat, which rings no data signal: look again soon.
+            await Task.WhenAny(signal, Task.Delay(lapsed && remaining > LapsedMembershipRecheck ? LapsedMembershipRecheck : remaining, cancellationToken));
             cancellationToken.ThrowIfCancellationRequested();
         }
     }
+
+    /// <summary>How often a consume call waiting on a lapsed membership looks again.</summary>
+    private static readonly TimeSpan LapsedMembershipRecheck = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// True when the last heartbeat that succeeded was sent more than a session timeout ago. Measured from when it was
+    /// sent, which is no later than when the group saw it, so the consumer stops no later than the group could evict it.
+    /// </summary>
+    private bool MembershipLapsed() =>
+        DateTimeOffset.UtcNow.UtcTicks > Interlocked.Read(ref _membershipConfirmedUntilTicks);
 
     /// <summary>Consumes until cancelled.</summary>
     public async IAsyncEnumerable<ConsumeResult> ConsumeAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -397,7 +418,7 @@ public sealed class Consumer : IConsumer
             }
         }
         StopFetching(_partitions.Keys.ToList());
-        if (_options.FetchThroughConsumerGrain)
+        if (_session is not null)
         {
             try
             {
@@ -520,6 +541,7 @@ public sealed class Consumer : IConsumer
                 owned = [.. _partitions.Keys];
                 topics = _topics;
             }
+            var sentAt = DateTimeOffset.UtcNow;
             try
             {
                 response = await _group.Heartbeat(new HeartbeatRequest(
@@ -529,6 +551,7 @@ public sealed class Consumer : IConsumer
                     sendSubscription || MemberEpoch == 0 ? _options.GroupRemoteAssignor : null));
                 sendSubscription = false;
                 lastHeartbeat = DateTimeOffset.UtcNow;
+                Interlocked.Exchange(ref _membershipConfirmedUntilTicks, (sentAt + _options.SessionTimeout).UtcTicks);
                 // Register the doorbell after joining and now and then: the group keeps it in memory only.
                 if (MemberEpoch == 0 || ++_heartbeatsSinceWatch >= WatchEvery)
                 {
@@ -861,7 +884,7 @@ public sealed class Consumer : IConsumer
             try
             {
                 var maxWaitMs = (int)_options.FetchMaxWait.TotalMilliseconds;
-                result = _options.FetchThroughConsumerGrain
+                result = _session is not null
                     ? await _session.Fetch(fetch.Partition, position, _options.FetchMaxBytes, maxWaitMs)
                     : await grain.Fetch(position, _options.FetchMaxBytes, maxWaitMs);
             }
@@ -970,7 +993,7 @@ public sealed class Consumer : IConsumer
                 }
             }
         }
-        if (stopped.Count > 0 && _options.FetchThroughConsumerGrain && !_stopping.IsCancellationRequested)
+        if (stopped.Count > 0 && _session is not null && !_stopping.IsCancellationRequested)
         {
             // Frees the session's buffers now rather than at its idle timeout; a lost call costs only memory for a while.
             _ = _session.Release([.. stopped.Select(f => f.Partition)]).ContinueWith(

@@ -37,6 +37,7 @@ public sealed class BadInputCliTests(MemorySiloFixture fixture) : IClassFixture<
         { "produce: --partition out of range", ["produce", "{topic}", "--partition", "2"], "x\n", "no partition 2", true },
         { "produce: --partition -1", ["produce", "{topic}", "--partition", "-1"], "x\n", "no partition -1", true },
         { "consume: unknown topic", ["consume", "{new}", "--group", "{new}", "--timeout-ms", "3000"], null, "Unknown topic", true },
+        { "consume: --session-timeout-ms 0", ["consume", "{topic}", "--group", "{new}", "--session-timeout-ms", "0", "--timeout-ms", "1000"], null, "--session-timeout-ms", true },
         { "group describe: unknown group", ["group", "describe", "{new}"], null, "does not exist", true },
         { "group delete: unknown group", ["group", "delete", "{new}"], null, "does not exist", true },
         { "--gateway without a port", ["topic", "list", "--gateway", "localhost"], null, "--gateway", false },

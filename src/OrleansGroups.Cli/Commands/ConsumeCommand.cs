@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Text;
+using Orleans.Runtime;
+using Orleans.Runtime.Messaging;
 using OrleansGroups.Client;
 using OrleansGroups.Core.Errors;
 using OrleansGroups.Core.Topics;
@@ -53,6 +55,11 @@ internal static class ConsumeCommand
             Description = "Join as a static member with this group.instance.id: restarted with the same id within the session " +
                 "timeout, it gets its partitions back without a rebalance (exiting leaves only temporarily). Give each process its own id",
         };
+        var sessionTimeoutMs = new Option<int?>("--session-timeout-ms")
+        {
+            Description = "Silence after which the group evicts this member and moves its partitions on (Kafka's session.timeout.ms; " +
+                "default 45000, the group clamps it to its limits). Keep it above the client's 30 s call timeout unless the cluster is local",
+        };
         var json = new Option<bool>("--json")
         {
             Description = "One JSON object per record: {\"topic\",\"partition\",\"offset\",\"key\",\"value\",\"timestamp\"} " +
@@ -63,18 +70,18 @@ internal static class ConsumeCommand
             "(or, with --partition, read one partition without a group). Exits after --max-messages records or --timeout-ms without records, leaving the group; " +
             "prints \"Consumed N records\" on stderr")
         {
-            topic, group, partition, offset, maxMessages, timeoutMs, fromBeginning, instanceId, json,
+            topic, group, partition, offset, maxMessages, timeoutMs, fromBeginning, instanceId, sessionTimeoutMs, json,
         };
         ClusterConnection.AddOptionsTo(command);
         command.SetAction((parse, ct) => ClusterConnection.RunAsync(parse, ct, (cluster, token) => RunAsync(
             cluster, parse.GetValue(topic)!, parse.GetValue(group), parse.GetValue(partition), parse.GetValue(offset),
             parse.GetValue(maxMessages), parse.GetValue(timeoutMs), parse.GetValue(fromBeginning), parse.GetValue(instanceId),
-            parse.GetValue(json), token)));
+            parse.GetValue(sessionTimeoutMs), parse.GetValue(json), token)));
         return command;
     }
 
     private static async Task<int> RunAsync(ClusterConnection cluster, string topic, string? groupId, int? partition, string? offset,
-        long? maxMessages, int timeoutMs, bool fromBeginning, string? instanceId, bool json, CancellationToken cancellationToken)
+        long? maxMessages, int timeoutMs, bool fromBeginning, string? instanceId, int? sessionTimeoutMs, bool json, CancellationToken cancellationToken)
     {
         if (partition is null && string.IsNullOrWhiteSpace(groupId))
         {
@@ -112,6 +119,10 @@ internal static class ConsumeCommand
         {
             throw new CliException("--timeout-ms must be 0 (wait forever) or positive.");
         }
+        if (sessionTimeoutMs is < 1)
+        {
+            throw new CliException("--session-timeout-ms must be positive.");
+        }
         // Fail on a missing topic now: a subscription to it would only ever wait.
         var details = await cluster.Client.Admin.DescribeTopicAsync(topic);
         if (partition is { } p && p >= details.Topic.PartitionCount)
@@ -125,13 +136,18 @@ internal static class ConsumeCommand
         }
 
         // Assign mode still needs a group id for the consumer's identity; it never joins or commits to it.
-        var consumer = cluster.Client.CreateConsumer(new ConsumerOptions(groupId ?? $"og-console-{Guid.NewGuid():N}")
+        var options = new ConsumerOptions(groupId ?? $"og-console-{Guid.NewGuid():N}")
         {
             EnableAutoCommit = partition is null,
             ClientId = "og-consume",
             AutoOffsetReset = fromBeginning ? AutoOffsetReset.Earliest : AutoOffsetReset.Latest,
             InstanceId = string.IsNullOrWhiteSpace(instanceId) ? null : instanceId,
-        });
+        };
+        if (sessionTimeoutMs is { } session)
+        {
+            options = options with { SessionTimeout = TimeSpan.FromMilliseconds(session) };
+        }
+        var consumer = cluster.Client.CreateConsumer(options);
         var idleTimeout = timeoutMs == 0 ? (TimeSpan?)null : TimeSpan.FromMilliseconds(timeoutMs);
         // Buffered: one write per record through Console.Out would dominate the cost of consuming.
         var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
@@ -243,7 +259,18 @@ internal static class ConsumeCommand
         {
             // A rebalance moved a partition meanwhile; the consumer committed it itself before releasing it.
         }
+        catch (Exception e) when (IsTransient(e))
+        {
+            // A silo died under the commit, or storage blinked. In a cluster the consumer carries on through the other
+            // silos, and the next commit covers these records too; only if this process died before that would the group
+            // hand them out again, which at-least-once delivery allows. Exiting here would turn one lost silo into a lost consumer.
+        }
     }
+
+    /// <summary>Failures that a later commit may not meet: the cluster lost a silo or a connection, or storage was briefly unavailable.</summary>
+    private static bool IsTransient(Exception e) =>
+        e is SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException or TimeoutException
+        || e is OrleansGroupsException { IsRetriable: true };
 
     /// <summary>Leaves if the group answers soon; after a failure it may not, and it evicts us after the session timeout anyway.</summary>
     private static async Task LeaveQuietlyAsync(Consumer consumer)
