@@ -1,12 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using OrleansGroups.Bench.Peer;
 using OrleansGroups.Client;
 using OrleansGroups.Core.Topics;
-using OrleansGroups.Hosting;
 
 namespace OrleansGroups.Bench;
 
@@ -30,17 +27,7 @@ internal sealed record ConsumeRun(
     double RedisCpuPercentOfMachine);
 
 /// <summary>A consume scenario with its runs per system ("redis", "memory", "azurite").</summary>
-internal sealed record ConsumeScenario(string Name, string Kind, long RecordsPerRun, Dictionary<string, List<ConsumeRun>> Runs)
-{
-    public List<ConsumeRun> For(string system)
-    {
-        if (!Runs.TryGetValue(system, out var runs))
-        {
-            Runs[system] = runs = [];
-        }
-        return runs;
-    }
-}
+internal sealed record ConsumeScenario(string Name, string Kind, long RecordsPerRun, Dictionary<string, List<ConsumeRun>> Runs);
 
 /// <summary>
 /// <c>OrleansGroups.Bench consume</c> (issue 5, item 5): consumer latency at a low rate and group throughput, OrleansGroups
@@ -71,8 +58,7 @@ internal static class ConsumeBench
 
     public static async Task<int> RunAsync(string[] args, Dictionary<string, string> machine, string defaultOutput)
     {
-        var storage = "both";
-        var repetitions = 3;
+        var common = new CommonOptions("both", defaultOutput);
         long records = 200_000, samples = 2_000, warmUp = 200;
         int[] consumerCounts = [1, 2, 4];
         var partitions = 8;
@@ -81,37 +67,23 @@ internal static class ConsumeBench
         double[] lingers = [];
         var directFetch = false;
         var fromStorage = true;
-        var output = defaultOutput;
-        string? commit = null;
-        for (var i = 0; i < args.Length; i++)
+        if (!CommandLine.Parse(args, Usage, common, new()
         {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--storage": storage = Next(); break;
-                case "--repetitions": repetitions = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--records": records = long.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--consumers": consumerCounts = [.. Next().Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))]; break;
-                case "--partitions": partitions = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--latency-rate": rate = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--latency-samples": samples = long.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--latency-warmup": warmUp = long.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--latency-partitions": latencyPartitions = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--linger-ms": lingers = [.. Next().Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture))]; break;
-                case "--no-storage-reads": fromStorage = false; break;
-                case "--direct-fetch": directFetch = true; break;
-                case "--out": output = Path.GetFullPath(Next()); break;
-                case "--commit": commit = Next(); break;
-                default:
-                    Console.Error.WriteLine(args[i] is "--help" or "-h" ? Usage : $"unknown option '{args[i]}'\n{Usage}");
-                    return 2;
-            }
-        }
-        if (storage is not ("memory" or "azure" or "both"))
+            ["--records"] = line => records = line.Long(),
+            ["--consumers"] = line => consumerCounts = line.Ints(),
+            ["--partitions"] = line => partitions = line.Int(),
+            ["--latency-rate"] = line => rate = line.Int(),
+            ["--latency-samples"] = line => samples = line.Long(),
+            ["--latency-warmup"] = line => warmUp = line.Long(),
+            ["--latency-partitions"] = line => latencyPartitions = line.Int(),
+            ["--linger-ms"] = line => lingers = line.Doubles(),
+            ["--no-storage-reads"] = _ => fromStorage = false,
+            ["--direct-fetch"] = _ => directFetch = true,
+        }))
         {
-            Console.Error.WriteLine($"--storage must be memory, azure or both\n{Usage}");
             return 2;
         }
+        var (storage, repetitions, output, commit) = (common.Storage, common.Repetitions, common.Output, common.Commit);
 
         static void Say(string line) => Console.Error.WriteLine($"[consume {DateTime.Now:HH:mm:ss}] {line}");
         var started = DateTime.Now;
@@ -123,116 +95,83 @@ internal static class ConsumeBench
         var scenarios = latencyVariants.Select(v => new ConsumeScenario(v.Name, "latency", samples, [])).ToList();
         scenarios.AddRange(consumerCounts.Select(n => new ConsumeScenario($"consume pre-filled, group of {n}", "throughput", records, [])));
 
-        Say("starting redis-server (AOF, appendfsync everysec) on a free loopback port");
-        await using var redisServer = await LocalRedis.StartAsync();
-        await using var redis = new RedisScenarios(redisServer);
-        Say($"redis-server {redisServer.Version} on port {redisServer.Port}");
-
+        var loadAtStart = Machine.LoadAverage();
+        await using var hosts = await ComparisonHosts.StartAsync(storage, Say);
+        await using var redis = new RedisScenarios(hosts.Redis);
         var systems = new List<(string Name, OrleansConsumeScenarios? Orleans)> { ("redis", null) };
-        var disposables = new List<IAsyncDisposable>();
-        var loadAtStart = LoadAverage();
-        try
+        foreach (var (name, cluster) in hosts.Silos)
         {
-            if (storage is "memory" or "both")
+            systems.Add((name, new OrleansConsumeScenarios(cluster, Say)));
+            if (directFetch)
             {
-                Say("memory: starting an in-process silo and a client");
-                var cluster = await BenchCluster.StartAsync(StorageKind.Memory, null);
-                disposables.Add(cluster);
-                systems.Add(("memory", new OrleansConsumeScenarios(cluster, Say)));
-                if (directFetch)
-                {
-                    // The same silo, consumers fetching straight from the partitions (no consumer grain): the baseline of the hop.
-                    systems.Add(("memory, direct fetch", new OrleansConsumeScenarios(cluster, Say, throughConsumerGrain: false)));
-                }
-            }
-            if (storage is "azure" or "both")
-            {
-                var scripts = LocalAzurite.FindRepositoryScriptsDirectory()
-                    ?? throw new InvalidOperationException("scripts/azurite not found: run from the repository.");
-                Say("azurite: starting the emulator (persisting to a temporary directory) and an in-process silo on it");
-                var azurite = await LocalAzurite.StartAsync(scripts, inMemory: false);
-                disposables.Add(azurite);
-                var cluster = await BenchCluster.StartAsync(StorageKind.Azure, azurite.ConnectionString);
-                disposables.Insert(0, cluster);
-                systems.Add(("azurite", new OrleansConsumeScenarios(cluster, Say)));
-                if (directFetch)
-                {
-                    systems.Add(("azurite, direct fetch", new OrleansConsumeScenarios(cluster, Say, throughConsumerGrain: false)));
-                }
-                if (fromStorage)
-                {
-                    // Partitions keep the newest appends in memory (Log.TailCacheBytes, 4 MiB each), so the column above reads
-                    // just-written records from memory; this silo keeps only the last append, so reads go to Azurite.
-                    Say("azurite: a second silo without a tail cache, so consumers read from Azurite");
-                    var cold = await BenchCluster.StartAsync(StorageKind.Azure, azurite.ConnectionString, o => o.Log.TailCacheBytes = 0);
-                    disposables.Insert(0, cold);
-                    systems.Add(("azurite, reads from storage", new OrleansConsumeScenarios(cold, Say)));
-                }
-            }
-
-            Say("warm-up (JIT, connections), not recorded");
-            foreach (var (_, orleans) in systems)
-            {
-                if (orleans is null)
-                {
-                    await redis.ConsumePrefilledAsync(Math.Min(records, 20_000), 2, 0);
-                    await redis.PacedLatencyAsync(0, 50, interval);
-                }
-                else
-                {
-                    await orleans.ThroughputAsync(Math.Min(records, 20_000), 2, partitions, 0);
-                    await orleans.LatencyAsync(0, 50, interval, latencyPartitions, new ProducerOptions(), 0);
-                }
-            }
-
-            // Repetition-major, systems alternating within each scenario, so drift (and the neighbours' builds) spread over all.
-            for (var rep = 1; rep <= repetitions; rep++)
-            {
-                for (var v = 0; v < latencyVariants.Count; v++)
-                {
-                    foreach (var (name, orleans) in systems)
-                    {
-                        ConsumeRun run;
-                        if (orleans is null)
-                        {
-                            var r = await redis.PacedLatencyAsync(warmUp, samples, interval);
-                            var (ackP50, ackP99, _) = Pacer.Percentiles([.. r.AckMs]);
-                            var (p50, p99, max) = Pacer.Percentiles([.. r.DeliveryMs]);
-                            run = new ConsumeRun(rep, samples, r.Seconds, (warmUp + samples - r.Missing) / r.Seconds, null, null,
-                                ackP50, ackP99, p50, p99, max, r.Duplicates, r.Missing, null, r.OwnCpu, r.RedisCpu);
-                        }
-                        else
-                        {
-                            run = await orleans.LatencyAsync(warmUp, samples, interval, latencyPartitions, latencyVariants[v].Producer, rep);
-                        }
-                        Record(scenarios[v], name, run, rep);
-                    }
-                }
-                for (var c = 0; c < consumerCounts.Length; c++)
-                {
-                    foreach (var (name, orleans) in systems)
-                    {
-                        ConsumeRun run;
-                        if (orleans is null)
-                        {
-                            var r = await redis.ConsumePrefilledAsync(records, consumerCounts[c], rep);
-                            run = new ConsumeRun(rep, records, r.Seconds, r.RecordsPerSecond, null, null, null, null, null, null, null,
-                                r.Duplicates, r.Missing, null, r.ProcessCpuPercentOfMachine, r.RedisCpuPercentOfMachine);
-                        }
-                        else
-                        {
-                            run = await orleans.ThroughputAsync(records, consumerCounts[c], partitions, rep);
-                        }
-                        Record(scenarios[latencyVariants.Count + c], name, run, rep);
-                    }
-                }
+                // The same silo, consumers fetching straight from the partitions (no consumer grain): the baseline of the hop.
+                systems.Add(($"{name}, direct fetch", new OrleansConsumeScenarios(cluster, Say, throughConsumerGrain: false)));
             }
         }
-        finally
+        if (fromStorage && storage is ("azure" or "both"))
         {
-            foreach (var d in disposables)
+            // Partitions keep the newest appends in memory (Log.TailCacheBytes, 4 MiB each), so the column above reads
+            // just-written records from memory; this silo keeps only the last append, so reads go to Azurite.
+            Say("azurite: a second silo without a tail cache, so consumers read from Azurite");
+            var cold = await hosts.StartSiloOnAzuriteAsync(o => o.Log.TailCacheBytes = 0);
+            systems.Add(("azurite, reads from storage", new OrleansConsumeScenarios(cold, Say)));
+        }
+
+        Say("warm-up (JIT, connections), not recorded");
+        foreach (var (_, orleans) in systems)
+        {
+            if (orleans is null)
             {
-                await d.DisposeAsync();
+                await redis.ConsumePrefilledAsync(Math.Min(records, 20_000), 2, 0);
+                await redis.PacedLatencyAsync(0, 50, interval);
+            }
+            else
+            {
+                await orleans.ThroughputAsync(Math.Min(records, 20_000), 2, partitions, 0);
+                await orleans.LatencyAsync(0, 50, interval, latencyPartitions, new ProducerOptions(), 0);
+            }
+        }
+
+        // Repetition-major, systems alternating within each scenario, so drift (and the neighbours' builds) spread over all.
+        for (var rep = 1; rep <= repetitions; rep++)
+        {
+            for (var v = 0; v < latencyVariants.Count; v++)
+            {
+                foreach (var (name, orleans) in systems)
+                {
+                    ConsumeRun run;
+                    if (orleans is null)
+                    {
+                        var r = await redis.PacedLatencyAsync(warmUp, samples, interval);
+                        var (ackP50, ackP99, _) = Pacer.Percentiles([.. r.AckMs]);
+                        var (p50, p99, max) = Pacer.Percentiles([.. r.DeliveryMs]);
+                        run = new ConsumeRun(rep, samples, r.Seconds, (warmUp + samples - r.Missing) / r.Seconds, null, null,
+                            ackP50, ackP99, p50, p99, max, r.Duplicates, r.Missing, null, r.OwnCpu, r.RedisCpu);
+                    }
+                    else
+                    {
+                        run = await orleans.LatencyAsync(warmUp, samples, interval, latencyPartitions, latencyVariants[v].Producer, rep);
+                    }
+                    Record(scenarios[v], name, run, rep);
+                }
+            }
+            for (var c = 0; c < consumerCounts.Length; c++)
+            {
+                foreach (var (name, orleans) in systems)
+                {
+                    ConsumeRun run;
+                    if (orleans is null)
+                    {
+                        var r = await redis.ConsumePrefilledAsync(records, consumerCounts[c], rep);
+                        run = new ConsumeRun(rep, records, r.Seconds, r.RecordsPerSecond, null, null, null, null, null, null, null,
+                            r.Duplicates, r.Missing, null, r.ProcessCpuPercentOfMachine, r.RedisCpuPercentOfMachine);
+                    }
+                    else
+                    {
+                        run = await orleans.ThroughputAsync(records, consumerCounts[c], partitions, rep);
+                    }
+                    Record(scenarios[latencyVariants.Count + c], name, run, rep);
+                }
             }
         }
 
@@ -247,26 +186,19 @@ internal static class ConsumeBench
                 : $"default ProducerOptions with linger {string.Join(" / ", lingers.Select(l => $"{l:0.#}"))} ms",
             ["consumer"] = "default ConsumerOptions (auto-commit every 5 s and on close) with AutoOffsetReset Earliest",
             ["value"] = $"{PeerValue.Bytes} B (sequence number, send timestamp, filler), no key",
-            ["redis"] = $"redis-server {redisServer.Version}, loopback, appendonly yes, appendfsync everysec; XREADGROUP COUNT {RedisScenarios.ReadCount} BLOCK 100 + XACK per read, one connection per consumer",
+            ["redis"] = $"redis-server {hosts.Redis.Version}, loopback, appendonly yes, appendfsync everysec; XREADGROUP COUNT {RedisScenarios.ReadCount} BLOCK 100 + XACK per read, one connection per consumer",
             ["orleansgroups"] = "in-process silo, client over loopback TCP; \"azurite, reads from storage\": a second silo on the same Azurite with Log.TailCacheBytes 0, so fetches read the blobs instead of the partitions' in-memory tail",
             ["commit"] = commit ?? "unknown",
-            ["load average at start, end"] = $"{loadAtStart}; {LoadAverage()}",
+            ["load average at start, end"] = $"{loadAtStart}; {Machine.LoadAverage()}",
         };
         var columns = systems.Where(s => s.Orleans is not null).Select(s => s.Name).ToList();
-        var markdown = Markdown(started, machine, parameters, scenarios, columns);
-        Directory.CreateDirectory(output);
-        var stem = Path.Combine(output, $"consume-{started:yyyy-MM-dd}");
-        await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(
-            new { date = started.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture), machine, parameters, scenarios },
-            new JsonSerializerOptions { WriteIndented = true }));
-        await File.WriteAllTextAsync(stem + ".md", markdown);
-        Console.WriteLine(markdown);
-        Say($"wrote {stem}.json and {stem}.md");
+        var json = new { date = started.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture), machine, parameters, scenarios };
+        await ResultFiles.WriteAsync(output, "consume", started, json, ToMarkdown(started, machine, parameters, scenarios, columns), Say);
         return 0;
 
         static void Record(ConsumeScenario scenario, string system, ConsumeRun run, int rep)
         {
-            scenario.For(system).Add(run);
+            scenario.Runs.For(system).Add(run);
             var detail = run.P50Ms is null
                 ? $"{run.RecordsPerSecond:N0} records/s"
                 : $"ack p50 {run.AckP50Ms:N2} / p99 {run.AckP99Ms:N2} ms, consumed p50 {run.P50Ms:N2} / p99 {run.P99Ms:N2} / max {run.MaxMs:N2} ms";
@@ -277,31 +209,12 @@ internal static class ConsumeBench
         }
     }
 
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
-
-    private static string Markdown(DateTime started, Dictionary<string, string> machine, Dictionary<string, string> parameters, List<ConsumeScenario> scenarios, List<string> columns)
+    private static string ToMarkdown(DateTime started, Dictionary<string, string> machine, Dictionary<string, string> parameters, List<ConsumeScenario> scenarios, List<string> columns)
     {
         var inv = CultureInfo.InvariantCulture;
-        var md = new StringBuilder();
-        md.AppendLine(inv, $"### Consume benchmark, run of {started:yyyy-MM-dd HH:mm}");
-        md.AppendLine();
-        md.AppendLine(inv, $"Machine: {string.Join("; ", machine.Select(kv => $"{kv.Key} {kv.Value}"))}.");
-        md.AppendLine();
-        md.AppendLine(inv, $"Parameters: {string.Join("; ", parameters.Select(kv => $"{kv.Key} {kv.Value}"))}.");
-        md.AppendLine();
-        md.AppendLine("Median of the repetitions, min–max in brackets. Ratio: OrleansGroups ÷ Redis Streams from the medians (records/s: higher is better for OrleansGroups; ms: lower is better).");
-        md.AppendLine();
-        var header = new StringBuilder("| scenario | metric | Redis Streams |");
-        var rule = new StringBuilder("|---|---|---:|");
-        foreach (var c in columns)
-        {
-            header.Append(inv, $" OrleansGroups ({c}) | ratio ({c}) |");
-            rule.Append("---:|---:|");
-        }
-        md.AppendLine(header.ToString());
-        md.AppendLine(rule.ToString());
-        foreach (var s in scenarios)
+        var md = Markdown.Start(string.Create(inv, $"Consume benchmark, run of {started:yyyy-MM-dd HH:mm}"), machine, parameters);
+        Markdown.Section(md, "Median of the repetitions, min–max in brackets. Ratio: OrleansGroups ÷ Redis Streams from the medians (records/s: higher is better for OrleansGroups; ms: lower is better).");
+        ComparisonTable.Append(md, "| scenario | metric |", "|---|---|", columns, scenarios.SelectMany(s =>
         {
             var metrics = s.Kind == "latency"
                 ? new (string Name, Func<ConsumeRun, double?> Get, bool Ms)[]
@@ -311,51 +224,21 @@ internal static class ConsumeBench
                 }
                 : [("records/s (from Subscribe)", r => r.RecordsPerSecond, false), ("records/s (from the first record)", r => r.RecordsPerSecondAfterFirst, false),
                    ("first record after s", r => r.FirstRecordSeconds, true)];
-            foreach (var (name, get, ms) in metrics)
-            {
-                var redisValues = s.For("redis").Select(get).Where(v => v is not null).Select(v => v!.Value).ToList();
-                var redis = redisValues.Count > 0 ? Stat.Of(redisValues) : null;
-                var line = new StringBuilder(string.Create(inv, $"| {s.Name} | {name} | {(redis is null ? "–" : Format(redis, ms))} |"));
-                foreach (var c in columns)
-                {
-                    var values = s.For(c).Select(get).Where(v => v is not null).Select(v => v!.Value).ToList();
-                    if (values.Count == 0)
-                    {
-                        line.Append(" – | – |");
-                        continue;
-                    }
-                    var og = Stat.Of(values);
-                    line.Append(inv, $" {Format(og, ms)} | {(redis is null || redis.Median == 0 ? "–" : string.Create(inv, $"{og.Median / redis.Median:N2}x"))} |");
-                }
-                md.AppendLine(line.ToString());
-            }
-        }
-        md.AppendLine();
-        md.AppendLine("Every record once (by sequence number; OrleansGroups also by (partition, offset)), and for OrleansGroups the group's lag from its committed offsets after the consumers closed (auto-commit):");
-        md.AppendLine();
+            // A metric a system does not measure (Redis has no "first record") has no values and shows as "–".
+            return metrics.Select(m => new ComparisonTable.Row([s.Name, m.Name], system => s.Runs.For(system).Select(m.Get).OfType<double>(), m.Ms));
+        }));
+        Markdown.Section(md, "Every record once (by sequence number; OrleansGroups also by (partition, offset)), and for OrleansGroups the group's lag from its committed offsets after the consumers closed (auto-commit):");
         foreach (var s in scenarios)
         {
             var parts = s.Runs.Select(kv => $"{kv.Key}: {kv.Value.Sum(r => r.Duplicates):N0} duplicates, {kv.Value.Sum(r => r.Missing):N0} missing" +
                 (kv.Value.Any(r => r.LagAfterClose is not null) ? $", lag after close {kv.Value.Sum(r => r.LagAfterClose ?? 0):N0}" : "") + $" over {kv.Value.Count} runs");
             md.AppendLine(inv, $"- {s.Name}: {string.Join("; ", parts)}");
         }
-        md.AppendLine();
-        md.AppendLine("Share of the machine (medians) used by the benchmark process (silo, client and driver, or the Redis client and driver) and by redis-server; Azurite's node process is not counted:");
-        md.AppendLine();
-        md.AppendLine("| scenario | system | seconds | CPU % bench process | CPU % redis-server |");
-        md.AppendLine("|---|---|---:|---:|---:|");
-        foreach (var s in scenarios)
-        {
-            foreach (var (system, runs) in s.Runs)
-            {
-                md.AppendLine(inv, $"| {s.Name} | {system} | {Stat.Of(runs.Select(r => r.Seconds)).Median:N2} | {Stat.Of(runs.Select(r => r.ProcessCpuPercentOfMachine)).Median:N0} | {Stat.Of(runs.Select(r => r.RedisCpuPercentOfMachine)).Median:N0} |");
-            }
-        }
+        Markdown.Section(md, "Share of the machine (medians) used by the benchmark process (silo, client and driver, or the Redis client and driver) and by redis-server; Azurite's node process is not counted:");
+        Markdown.Table(md, "| scenario | system | seconds | CPU % bench process | CPU % redis-server |", "|---|---|---:|---:|---:|",
+            scenarios.SelectMany(s => s.Runs.Select(kv => string.Create(inv,
+                $"| {s.Name} | {kv.Key} | {Stat.Of(kv.Value.Select(r => r.Seconds)).Median:N2} | {Stat.Of(kv.Value.Select(r => r.ProcessCpuPercentOfMachine)).Median:N0} | {Stat.Of(kv.Value.Select(r => r.RedisCpuPercentOfMachine)).Median:N0} |"))));
         return md.ToString();
-
-        static string Format(Stat s, bool ms) => ms
-            ? string.Create(CultureInfo.InvariantCulture, $"{s.Median:N2} ({s.Min:N2}–{s.Max:N2})")
-            : string.Create(CultureInfo.InvariantCulture, $"{s.Median:N0} ({s.Min:N0}–{s.Max:N0})");
     }
 }
 
@@ -365,8 +248,6 @@ internal static class ConsumeBench
 /// </summary>
 internal sealed class OrleansConsumeScenarios(BenchCluster cluster, Action<string> say, bool throughConsumerGrain = true)
 {
-    private const int PrefillBatch = 1_000;
-    private const int PrefillWindowBatches = 20;
     private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(100);
 
     private OrleansGroupsClient Groups => cluster.Client.Services.GetRequiredService<OrleansGroupsClient>();
@@ -436,40 +317,17 @@ internal sealed class OrleansConsumeScenarios(BenchCluster cluster, Action<strin
             await Task.WhenAny(probed.Task, Task.Delay(100));
         }
 
-        var cpu = new CpuMeter();
-        var watch = Stopwatch.StartNew();
-        var start = Stopwatch.GetTimestamp();
-        var sends = new List<Task>((int)records);
-        for (var i = 0L; i < records; i++)
-        {
-            await Pacer.WaitUntilAsync(start, interval * i);
-            var value = PeerValue.Make(i);
-            PeerValue.Stamp(value);
-            var sent = Stopwatch.GetTimestamp();
-            var index = i - warmUp;
-            sends.Add(producer.ProduceAsync(topic, new Message(null, value)).ContinueWith(t =>
-            {
-                if (index >= 0 && t.IsCompletedSuccessfully)
-                {
-                    ack[index] = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
-                }
-            }, TaskContinuationOptions.ExecuteSynchronously));
-        }
-        await Task.WhenAll(sends);
-        await Task.WhenAny(done.Task, Task.Delay(TimeSpan.FromSeconds(30)));
-        watch.Stop();
-        var (own, _) = cpu.Percent();
-        await stop.CancelAsync();
-        await loop;
+        var (seconds, own, _) = await LatencyClock.RunAsync(
+            () => Pacer.SendOpenLoopAsync(records, interval, warmUp, ack, value => producer.ProduceAsync(topic, new Message(null, value))), done.Task, stop, loop);
         await consumer.CloseAsync();
         await producer.DisposeAsync();
         if (seen.Missing > 0)
         {
-            say($"  {cluster.Storage} latency: {seen.Missing:N0} records missing after {watch.Elapsed.TotalSeconds:N1} s");
+            say($"  {cluster.Storage} latency: {seen.Missing:N0} records missing after {seconds:N1} s");
         }
         var (ackP50, ackP99, _) = Pacer.Percentiles([.. ack]);
         var (p50, p99, max) = Pacer.Percentiles([.. delivery]);
-        return new ConsumeRun(repetition, samples, watch.Elapsed.TotalSeconds, seen.Total / watch.Elapsed.TotalSeconds, null, null,
+        return new ConsumeRun(repetition, samples, seconds, seen.Total / seconds, null, null,
             ackP50, ackP99, p50, p99, max, seen.Duplicates, seen.Missing, null, own, 0);
     }
 
@@ -482,69 +340,19 @@ internal sealed class OrleansConsumeScenarios(BenchCluster cluster, Action<strin
     {
         var topic = await NewTopicAsync("group", partitions);
         var producer = Groups.CreateProducer();
-        var outstanding = new Queue<Task>();
-        for (var sent = 0L; sent < records; sent += PrefillBatch)
-        {
-            if (outstanding.Count >= PrefillWindowBatches)
-            {
-                await outstanding.Dequeue();
-            }
-            var size = (int)Math.Min(PrefillBatch, records - sent);
-            var batch = new List<Message>(size);
-            for (var i = 0; i < size; i++)
-            {
-                batch.Add(new Message(null, PeerValue.Make(sent + i)));
-            }
-            outstanding.Enqueue(producer.ProduceBatchAsync(topic, batch));
-        }
-        await Task.WhenAll(outstanding);
+        await OrleansScenarios.ProduceBatchesAsync(producer, topic, records);
         await producer.DisposeAsync();
 
         var group = $"group-{Guid.NewGuid().ToString("N")[..8]}";
         var members = Enumerable.Range(0, consumers).Select(_ => Groups.CreateConsumer(Options(group))).ToList();
-        var seen = new SeenSet(records);
-        var offsets = Enumerable.Range(0, partitions).Select(_ => new int[records + 1]).ToArray();
-        long offsetDuplicates = 0;
-        long firstRecordTicks = -1;
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var stop = new CancellationTokenSource();
-        var cpu = new CpuMeter();
-        var watch = Stopwatch.StartNew();
-        members.ForEach(m => m.Subscribe(topic));
-        var loops = members.Select(m => Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var result = await m.ConsumeAsync(PollTimeout);
-                if (result?.Value is not { } value)
-                {
-                    continue;
-                }
-                Interlocked.CompareExchange(ref firstRecordTicks, watch.Elapsed.Ticks, -1);
-                if (result.Offset < offsets[result.Partition].Length && Interlocked.Increment(ref offsets[result.Partition][result.Offset]) > 1)
-                {
-                    Interlocked.Increment(ref offsetDuplicates);
-                }
-                if (seen.Mark(PeerValue.Sequence(value)) == records)
-                {
-                    done.TrySetResult();
-                }
-            }
-        })).ToList();
-        await Task.WhenAny(done.Task, Task.Delay(TimeSpan.FromSeconds(120)));
-        watch.Stop();
-        var (own, _) = cpu.Percent();
-        await stop.CancelAsync();
-        await Task.WhenAll(loops);
-        await Task.WhenAll(members.Select(m => m.CloseAsync()));
+        var run = await GroupConsumption.RunAsync(members, records, partitions, subscribeTo: topic);
         var lag = (await cluster.Admin.DescribeGroupAsync(group)).Partitions.Sum(p => p.Lag ?? p.LogEndOffset);
-        if (seen.Missing > 0)
+        if (run.Seen.Missing > 0)
         {
-            say($"  {cluster.Storage} group of {consumers}: {seen.Missing:N0} records missing after {watch.Elapsed.TotalSeconds:N1} s");
+            say($"  {cluster.Storage} group of {consumers}: {run.Seen.Missing:N0} records missing after {run.Seconds:N1} s");
         }
-        var first = TimeSpan.FromTicks(Math.Max(0, Interlocked.Read(ref firstRecordTicks))).TotalSeconds;
-        var seconds = watch.Elapsed.TotalSeconds;
-        return new ConsumeRun(repetition, records, seconds, seen.Total / seconds, seen.Total / Math.Max(1e-6, seconds - first), first,
-            null, null, null, null, null, seen.Duplicates + Interlocked.Read(ref offsetDuplicates), seen.Missing, lag, own, 0);
+        var first = run.FirstRecordSeconds;
+        return new ConsumeRun(repetition, records, run.Seconds, run.Seen.Total / run.Seconds, run.Seen.Total / Math.Max(1e-6, run.Seconds - first), first,
+            null, null, null, null, null, run.Duplicates, run.Seen.Missing, lag, run.ProcessCpuPercentOfMachine, 0);
     }
 }

@@ -1,7 +1,4 @@
 using System.Globalization;
-using System.Runtime;
-using System.Runtime.InteropServices;
-using System.Text.Json;
 using OrleansGroups.Bench;
 using OrleansGroups.Client;
 using OrleansGroups.Hosting;
@@ -10,12 +7,12 @@ using OrleansGroups.Hosting;
 // "peer" as the first argument runs the Redis Streams peer comparison instead (issue 8), "consume" the consumer benchmark.
 if (args.Length > 0 && args[0] == "peer")
 {
-    return await OrleansGroups.Bench.Peer.PeerBench.RunAsync(args[1..], Machine(), BenchOptions.DefaultOutput());
+    return await OrleansGroups.Bench.Peer.PeerBench.RunAsync(args[1..], Machine.Describe(), BenchOptions.DefaultOutput());
 }
 // "consume": consumer latency and group throughput next to Redis Streams (issue 5 item 5).
 if (args.Length > 0 && args[0] == "consume")
 {
-    return await ConsumeBench.RunAsync(args[1..], Machine(), BenchOptions.DefaultOutput());
+    return await ConsumeBench.RunAsync(args[1..], Machine.Describe(), BenchOptions.DefaultOutput());
 }
 var options = BenchOptions.Parse(args);
 if (options is null)
@@ -24,7 +21,7 @@ if (options is null)
 }
 void Say(string line) => Console.Error.WriteLine($"[bench {DateTime.Now:HH:mm:ss}] {line}");
 
-var loadAtStart = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+var loadAtStart = Machine.LoadAverage();
 var scenarios = new List<ScenarioResult>();
 var floor = new List<FloorResult>();
 int[] partitionCounts = [1, 4, 16];
@@ -59,7 +56,7 @@ if (options.Storage is "azure" or "both")
 var codec = new List<CodecResult> { ProduceBenchmarks.MeasureCodec(500) };
 var report = new BenchReport(
     DateTime.Now.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
-    Machine(),
+    Machine.Describe(),
     new Dictionary<string, string>
     {
         ["repetitions"] = options.Repetitions.ToString(CultureInfo.InvariantCulture),
@@ -79,13 +76,7 @@ var report = new BenchReport(
     },
     floor, codec, scenarios, Targets(scenarios));
 
-var markdown = report.ToMarkdown();
-Directory.CreateDirectory(options.OutputDirectory);
-var stem = Path.Combine(options.OutputDirectory, $"produce-{DateTime.Now:yyyy-MM-dd}");
-await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
-await File.WriteAllTextAsync(stem + ".md", markdown);
-Console.WriteLine(markdown);
-Say($"wrote {stem}.json and {stem}.md");
+await ResultFiles.WriteAsync(options.OutputDirectory, "produce", DateTime.Now, report, report.ToMarkdown(), Say);
 return 0;
 
 async Task RunStorageAsync(BenchCluster cluster, string storage, long records, long latencyRecords, bool withInSiloPath, int? azuritePid)
@@ -186,25 +177,6 @@ static List<string> Targets(List<ScenarioResult> scenarios)
     static string Verdict(bool met, string text) => $"{(met ? "met" : "MISSED")}: {text}";
 }
 
-static Dictionary<string, string> Machine()
-{
-    var cpu = File.Exists("/proc/cpuinfo")
-        ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
-        : null;
-    var memory = File.Exists("/proc/meminfo")
-        ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
-        : null;
-    var gib = memory is not null && long.TryParse(memory.Split(' ')[0], out var kb) ? $"{kb / 1024.0 / 1024:N0} GiB" : "unknown";
-    return new Dictionary<string, string>
-    {
-        ["cpu"] = $"{cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}, {Environment.ProcessorCount} logical cores",
-        ["memory"] = gib,
-        ["os"] = RuntimeInformation.OSDescription,
-        ["runtime"] = $"{RuntimeInformation.FrameworkDescription}, {(GCSettings.IsServerGC ? "server" : "workstation")} GC",
-        ["orleans"] = (typeof(Grain).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false).FirstOrDefault() as System.Reflection.AssemblyInformationalVersionAttribute)?.InformationalVersion.Split('+', ' ')[0].TrimEnd('.') ?? "unknown",
-    };
-}
-
 /// <summary>Command-line options of the benchmark.</summary>
 internal sealed record BenchOptions(
     string Storage, int Repetitions, long MemoryRecords, long AzureRecords, long MemoryLatencyRecords, long AzureLatencyRecords,
@@ -233,36 +205,24 @@ internal sealed record BenchOptions(
     {
         var o = new BenchOptions("both", 3, 500_000, 300_000, 10_000, 2_000, false, 3, DefaultOutput(), null,
             [], ["throughput", "one-at-a-time", "paced"], 2_000, 4_000);
-        for (var i = 0; i < args.Length; i++)
+        var common = new CommonOptions(o.Storage, o.OutputDirectory) { Repetitions = o.Repetitions };
+        if (!CommandLine.Parse(args, Usage, common, new()
         {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--storage": o = o with { Storage = Next() }; break;
-                case "--repetitions": o = o with { Repetitions = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
-                case "--memory-records": o = o with { MemoryRecords = long.Parse(Next(), CultureInfo.InvariantCulture) }; break;
-                case "--azure-records": o = o with { AzureRecords = long.Parse(Next(), CultureInfo.InvariantCulture) }; break;
-                case "--memory-latency-records": o = o with { MemoryLatencyRecords = long.Parse(Next(), CultureInfo.InvariantCulture) }; break;
-                case "--azure-latency-records": o = o with { AzureLatencyRecords = long.Parse(Next(), CultureInfo.InvariantCulture) }; break;
-                case "--azurite-in-memory": o = o with { AzuriteInMemory = true }; break;
-                case "--floor-seconds": o = o with { FloorSeconds = double.Parse(Next(), CultureInfo.InvariantCulture) }; break;
-                case "--out": o = o with { OutputDirectory = Path.GetFullPath(Next()) }; break;
-                case "--commit": o = o with { Commit = Next() }; break;
-                case "--linger-ms": o = o with { LingerMs = [.. Next().Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture))] }; break;
-                case "--modes": o = o with { Modes = [.. Next().Split(',')] }; break;
-                case "--paced-rate": o = o with { PacedRate = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
-                case "--paced-records": o = o with { PacedRecords = long.Parse(Next(), CultureInfo.InvariantCulture) }; break;
-                default:
-                    Console.Error.WriteLine(args[i] is "--help" or "-h" ? Usage : $"unknown option '{args[i]}'\n{Usage}");
-                    return null;
-            }
-        }
-        if (o.Storage is not ("memory" or "azure" or "both"))
+            ["--memory-records"] = line => o = o with { MemoryRecords = line.Long() },
+            ["--azure-records"] = line => o = o with { AzureRecords = line.Long() },
+            ["--memory-latency-records"] = line => o = o with { MemoryLatencyRecords = line.Long() },
+            ["--azure-latency-records"] = line => o = o with { AzureLatencyRecords = line.Long() },
+            ["--azurite-in-memory"] = _ => o = o with { AzuriteInMemory = true },
+            ["--floor-seconds"] = line => o = o with { FloorSeconds = line.Double() },
+            ["--linger-ms"] = line => o = o with { LingerMs = line.Doubles() },
+            ["--modes"] = line => o = o with { Modes = [.. line.Value().Split(',')] },
+            ["--paced-rate"] = line => o = o with { PacedRate = line.Int() },
+            ["--paced-records"] = line => o = o with { PacedRecords = line.Long() },
+        }))
         {
-            Console.Error.WriteLine($"--storage must be memory, azure or both\n{Usage}");
             return null;
         }
-        return o;
+        return o with { Storage = common.Storage, Repetitions = common.Repetitions, OutputDirectory = common.Output, Commit = common.Commit };
     }
 
     internal static string DefaultOutput()

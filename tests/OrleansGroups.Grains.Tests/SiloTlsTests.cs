@@ -20,10 +20,10 @@ public sealed class SiloTlsTests
     [Fact]
     public void PeersFromTheSamePrivateCa_NeedTheSameSubject()
     {
-        using var ca = TestCertificate.CreateCa("CN=cluster-ca");
-        using var mine = TestCertificate.Issue(ca, "CN=silo");
-        using var sibling = TestCertificate.Issue(ca, "CN=silo");
-        using var otherService = TestCertificate.Issue(ca, "CN=billing-api");
+        using var ca = TestCertificateAuthority.Create("CN=cluster-ca");
+        using var mine = TestCertificateAuthority.Issue(ca, "CN=silo");
+        using var sibling = TestCertificateAuthority.Issue(ca, "CN=silo");
+        using var otherService = TestCertificateAuthority.Issue(ca, "CN=billing-api");
         var own = new SiloTls.Certificates(mine, [mine, Public(ca)]);
 
         Assert.Null(SiloTls.CheckPeer(own, Public(sibling), null));
@@ -33,10 +33,10 @@ public sealed class SiloTlsTests
     [Fact]
     public void APeerWithTheSameSubjectFromAnotherCa_IsRefused()
     {
-        using var ca = TestCertificate.CreateCa("CN=cluster-ca");
-        using var impostorCa = TestCertificate.CreateCa("CN=cluster-ca");
-        using var mine = TestCertificate.Issue(ca, "CN=silo");
-        using var impostor = TestCertificate.Issue(impostorCa, "CN=silo");
+        using var ca = TestCertificateAuthority.Create("CN=cluster-ca");
+        using var impostorCa = TestCertificateAuthority.Create("CN=cluster-ca");
+        using var mine = TestCertificateAuthority.Issue(ca, "CN=silo");
+        using var impostor = TestCertificateAuthority.Issue(impostorCa, "CN=silo");
         var own = new SiloTls.Certificates(mine, [mine, Public(ca)]);
 
         Assert.Contains("not issued by a trusted certificate", SiloTls.CheckPeer(own, Public(impostor), null));

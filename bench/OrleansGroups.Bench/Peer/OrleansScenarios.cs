@@ -29,7 +29,11 @@ internal sealed class OrleansScenarios(BenchCluster cluster, Action<string> say)
         return (topic, producer);
     }
 
-    private static async Task ProduceBatchesAsync(Producer producer, string topic, long records)
+    /// <summary>
+    /// <paramref name="records"/> records (sequence numbers from 0) in <c>ProduceBatchAsync</c> calls of
+    /// <see cref="BatchSize"/>, up to 20 outstanding.
+    /// </summary>
+    internal static async Task ProduceBatchesAsync(Producer producer, string topic, long records)
     {
         var outstanding = new Queue<Task>();
         for (var sent = 0L; sent < records; sent += BatchSize)
@@ -89,13 +93,17 @@ internal sealed class OrleansScenarios(BenchCluster cluster, Action<string> say)
             0, 0, watch.Elapsed.TotalSeconds, 0, own, 0);
     }
 
+    /// <summary>Consumers of a new group (reading from the earliest offset), not subscribed yet.</summary>
+    private List<Consumer> NewGroup(int consumers)
+    {
+        var group = $"group-{Guid.NewGuid().ToString("N")[..8]}";
+        return [.. Enumerable.Range(0, consumers).Select(_ => new Consumer(Grains, new ConsumerOptions(group) { AutoOffsetReset = AutoOffsetReset.Earliest }))];
+    }
+
     /// <summary>Consumers of one group, subscribed and owning their share of the partitions (waited for, untimed).</summary>
     private async Task<(List<Consumer> Consumers, double Seconds)> JoinAsync(string topic, int consumers)
     {
-        var group = $"group-{Guid.NewGuid().ToString("N")[..8]}";
-        var members = Enumerable.Range(0, consumers)
-            .Select(_ => new Consumer(Grains, new ConsumerOptions(group) { AutoOffsetReset = AutoOffsetReset.Earliest }))
-            .ToList();
+        var members = NewGroup(consumers);
         var watch = Stopwatch.StartNew();
         members.ForEach(m => m.Subscribe(topic));
         while (true)
@@ -122,48 +130,14 @@ internal sealed class OrleansScenarios(BenchCluster cluster, Action<string> say)
     {
         var (topic, producer) = await PrepareAsync("group", Partitions);
         var (members, joinSeconds) = await JoinAsync(topic, consumers);
-        var seen = new SeenSet(records);
-        var offsets = Enumerable.Range(0, Partitions).Select(_ => new int[records + 2]).ToArray();
-        long offsetDuplicates = 0;
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var stop = new CancellationTokenSource();
-        var cpu = new CpuMeter();
-        var watch = Stopwatch.StartNew();
-        var loops = members.Select(m => Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var result = await m.ConsumeAsync(TimeSpan.FromMilliseconds(100));
-                if (result is null)
-                {
-                    continue;
-                }
-                if (result.Offset < offsets[result.Partition].Length && Interlocked.Increment(ref offsets[result.Partition][result.Offset]) > 1)
-                {
-                    Interlocked.Increment(ref offsetDuplicates);
-                }
-                var sequence = PeerValue.Sequence(result.Value);
-                if (sequence >= 0 && seen.Mark(sequence) == records)
-                {
-                    done.TrySetResult();
-                }
-            }
-        })).ToList();
-        await ProduceBatchesAsync(producer, topic, records);
-        var produced = watch.Elapsed.TotalSeconds;
-        await Task.WhenAny(done.Task, Task.Delay(TimeSpan.FromSeconds(120)));
-        watch.Stop();
-        var (own, _) = cpu.Percent();
-        await stop.CancelAsync();
-        await Task.WhenAll(loops);
-        await Task.WhenAll(members.Select(m => m.CloseAsync()));
+        var run = await GroupConsumption.RunAsync(members, records, Partitions, produce: () => ProduceBatchesAsync(producer, topic, records));
         await producer.DisposeAsync();
-        if (seen.Missing > 0)
+        if (run.Seen.Missing > 0)
         {
-            say($"  orleansgroups end-to-end x{consumers}: {seen.Missing:N0} records missing after {watch.Elapsed.TotalSeconds:N1} s");
+            say($"  orleansgroups end-to-end x{consumers}: {run.Seen.Missing:N0} records missing after {run.Seconds:N1} s");
         }
-        return new PeerRun(repetition, records, watch.Elapsed.TotalSeconds, seen.Total / watch.Elapsed.TotalSeconds, null, null, null,
-            seen.Duplicates + Interlocked.Read(ref offsetDuplicates), seen.Missing, produced, joinSeconds, own, 0);
+        return new PeerRun(repetition, records, run.Seconds, run.Seen.Total / run.Seconds, null, null, null,
+            run.Duplicates, run.Seen.Missing, run.ProducedSeconds, joinSeconds, run.ProcessCpuPercentOfMachine, 0);
     }
 
     /// <summary>
@@ -176,63 +150,9 @@ internal sealed class OrleansScenarios(BenchCluster cluster, Action<string> say)
         var (topic, producer) = await PrepareAsync("prefilled", Partitions);
         await ProduceBatchesAsync(producer, topic, records);
         await producer.DisposeAsync();
-        var group = $"group-{Guid.NewGuid().ToString("N")[..8]}";
-        var members = Enumerable.Range(0, consumers)
-            .Select(_ => new Consumer(Grains, new ConsumerOptions(group) { AutoOffsetReset = AutoOffsetReset.Earliest }))
-            .ToList();
-        var check = new ExactlyOnce(records);
-        using var stop = new CancellationTokenSource();
-        var cpu = new CpuMeter();
-        var watch = Stopwatch.StartNew();
-        members.ForEach(m => m.Subscribe(topic));
-        var loops = members.Select(m => Task.Run(() => check.ConsumeLoopAsync(m, watch, stop.Token))).ToList();
-        await Task.WhenAny(check.Done, Task.Delay(TimeSpan.FromSeconds(120)));
-        watch.Stop();
-        var (own, _) = cpu.Percent();
-        await stop.CancelAsync();
-        await Task.WhenAll(loops);
-        await Task.WhenAll(members.Select(m => m.CloseAsync()));
-        return new PeerRun(repetition, records, watch.Elapsed.TotalSeconds, check.Seen.Total / watch.Elapsed.TotalSeconds, null, null, null,
-            check.Duplicates, check.Seen.Missing, 0, check.FirstRecordSeconds, own, 0);
-    }
-
-    /// <summary>Every record once, by (partition, offset) and by sequence number, for a group's consume loops.</summary>
-    private sealed class ExactlyOnce(long records)
-    {
-        private readonly int[][] _offsets = Enumerable.Range(0, Partitions).Select(_ => new int[records + 2]).ToArray();
-        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private long _offsetDuplicates;
-        private long _firstRecordTicks = -1;
-
-        public SeenSet Seen { get; } = new(records);
-
-        public Task Done => _done.Task;
-
-        public long Duplicates => Seen.Duplicates + Interlocked.Read(ref _offsetDuplicates);
-
-        public double FirstRecordSeconds => TimeSpan.FromTicks(Math.Max(0, Interlocked.Read(ref _firstRecordTicks))).TotalSeconds;
-
-        public async Task ConsumeLoopAsync(Consumer consumer, Stopwatch watch, CancellationToken stop)
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var result = await consumer.ConsumeAsync(TimeSpan.FromMilliseconds(100));
-                if (result is null)
-                {
-                    continue;
-                }
-                Interlocked.CompareExchange(ref _firstRecordTicks, watch.Elapsed.Ticks, -1);
-                if (result.Offset < _offsets[result.Partition].Length && Interlocked.Increment(ref _offsets[result.Partition][result.Offset]) > 1)
-                {
-                    Interlocked.Increment(ref _offsetDuplicates);
-                }
-                var sequence = PeerValue.Sequence(result.Value);
-                if (sequence >= 0 && Seen.Mark(sequence) == records)
-                {
-                    _done.TrySetResult();
-                }
-            }
-        }
+        var run = await GroupConsumption.RunAsync(NewGroup(consumers), records, Partitions, subscribeTo: topic);
+        return new PeerRun(repetition, records, run.Seconds, run.Seen.Total / run.Seconds, null, null, null,
+            run.Duplicates, run.Seen.Missing, 0, run.FirstRecordSeconds, run.ProcessCpuPercentOfMachine, 0);
     }
 
     /// <summary>One consumer (8 partitions), one record every <paramref name="interval"/> sent with an awaited <c>ProduceAsync</c>.</summary>
@@ -262,25 +182,12 @@ internal sealed class OrleansScenarios(BenchCluster cluster, Action<string> say)
             }
         });
         await Task.Delay(200);
-        var cpu = new CpuMeter();
-        var watch = Stopwatch.StartNew();
-        var start = Stopwatch.GetTimestamp();
-        for (var i = 0; i < records; i++)
-        {
-            await Pacer.WaitUntilAsync(start, interval * i);
-            var value = PeerValue.Make(i);
-            PeerValue.Stamp(value);
-            await producer.ProduceAsync(topic, new Message(null, value));
-        }
-        await Task.WhenAny(done.Task, Task.Delay(TimeSpan.FromSeconds(30)));
-        watch.Stop();
-        var (own, _) = cpu.Percent();
-        await stop.CancelAsync();
-        await loop;
+        var (seconds, own, _) = await LatencyClock.RunAsync(
+            () => Pacer.SendEachAwaitedAsync(records, interval, value => producer.ProduceAsync(topic, new Message(null, value))), done.Task, stop, loop);
         await consumer.CloseAsync();
         await producer.DisposeAsync();
         var (p50, p99, max) = Pacer.Percentiles(latencies);
-        return new PeerRun(repetition, records, watch.Elapsed.TotalSeconds, seen.Total / watch.Elapsed.TotalSeconds, p50, p99, max,
+        return new PeerRun(repetition, records, seconds, seen.Total / seconds, p50, p99, max,
             seen.Duplicates, seen.Missing, 0, joinSeconds, own, 0);
     }
 }

@@ -20,17 +20,7 @@ internal sealed record PeerRun(
     double RedisCpuPercentOfMachine);
 
 /// <summary>A scenario of the peer comparison with its runs on each system ("redis", "memory", "azurite").</summary>
-internal sealed record PeerScenario(string Name, string Metric, long RecordsPerRun, Dictionary<string, List<PeerRun>> Runs)
-{
-    public List<PeerRun> For(string system)
-    {
-        if (!Runs.TryGetValue(system, out var runs))
-        {
-            Runs[system] = runs = [];
-        }
-        return runs;
-    }
-}
+internal sealed record PeerScenario(string Name, string Metric, long RecordsPerRun, Dictionary<string, List<PeerRun>> Runs);
 
 /// <summary>Record values (100 B): a sequence number and a send timestamp, the rest filler.</summary>
 internal static class PeerValue
@@ -88,6 +78,50 @@ internal sealed class SeenSet(long records)
 /// <summary>Paces a sender at a fixed rate (Task.Delay for the bulk of the gap, then a spin).</summary>
 internal static class Pacer
 {
+    /// <summary>
+    /// Sends records 0 to <paramref name="records"/> - 1, one every <paramref name="interval"/> from now, each stamped
+    /// just before it is sent and awaited before the next.
+    /// </summary>
+    public static async Task SendEachAwaitedAsync(long records, TimeSpan interval, Func<byte[], Task> send)
+    {
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0L; i < records; i++)
+        {
+            await WaitUntilAsync(start, interval * i);
+            var value = PeerValue.Make(i);
+            PeerValue.Stamp(value);
+            await send(value);
+        }
+    }
+
+    /// <summary>
+    /// Sends records 0 to <paramref name="records"/> - 1, one every <paramref name="interval"/> from now, each stamped
+    /// just before it is sent, open loop: each leaves on time whether or not the previous one was acknowledged. Record
+    /// <paramref name="warmUp"/> + n puts its send → acknowledged milliseconds in <paramref name="ackMs"/>[n] when it
+    /// succeeds. Returns once every send has completed.
+    /// </summary>
+    public static async Task SendOpenLoopAsync(long records, TimeSpan interval, long warmUp, double[] ackMs, Func<byte[], Task> send)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var sends = new List<Task>((int)records);
+        for (var i = 0L; i < records; i++)
+        {
+            await WaitUntilAsync(start, interval * i);
+            var value = PeerValue.Make(i);
+            PeerValue.Stamp(value);
+            var sent = Stopwatch.GetTimestamp();
+            var index = i - warmUp;
+            sends.Add(send(value).ContinueWith(t =>
+            {
+                if (index >= 0 && t.IsCompletedSuccessfully)
+                {
+                    ackMs[index] = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
+                }
+            }, TaskContinuationOptions.ExecuteSynchronously));
+        }
+        await Task.WhenAll(sends);
+    }
+
     public static async Task WaitUntilAsync(long startTimestamp, TimeSpan offset)
     {
         while (true)
@@ -117,6 +151,29 @@ internal static class Pacer
         latencies.Sort();
         double At(double q) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(q * latencies.Count) - 1)];
         return (At(0.50), At(0.99), latencies[^1]);
+    }
+}
+
+/// <summary>The clocked part of a latency run with one consumer, the same on every system.</summary>
+internal static class LatencyClock
+{
+    /// <summary>
+    /// Starts the clock, runs <paramref name="send"/>, gives the consumer up to 30 s more to have every record
+    /// (<paramref name="received"/>), stops the clock, then stops the consumer's loop.
+    /// </summary>
+    /// <param name="otherCpu">Another process's CPU time to measure alongside this one's (redis-server).</param>
+    public static async Task<(double Seconds, double OwnCpu, double OtherCpu)> RunAsync(
+        Func<Task> send, Task received, CancellationTokenSource stopLoop, Task consumeLoop, Func<TimeSpan>? otherCpu = null)
+    {
+        var cpu = new CpuMeter(otherCpu);
+        var watch = Stopwatch.StartNew();
+        await send();
+        await Task.WhenAny(received, Task.Delay(TimeSpan.FromSeconds(30)));
+        watch.Stop();
+        var (own, other) = cpu.Percent();
+        await stopLoop.CancelAsync();
+        await consumeLoop;
+        return (watch.Elapsed.TotalSeconds, own, other);
     }
 }
 

@@ -96,6 +96,29 @@ internal sealed class RedisScenarios(LocalRedis redis) : IAsyncDisposable
         var db = await ProducerAsync();
         var key = NewKey("group");
         await db.StreamCreateConsumerGroupAsync(key, Group, StreamPosition.NewMessages, createStream: true);
+        return await ConsumeEveryRecordAsync(db, key, records, consumers, repetition, produce: () => PipelineAsync(db, key, records));
+    }
+
+    /// <summary>
+    /// Consume from a pre-filled stream (filled untimed): the group is created at the start of the stream and the
+    /// clock runs from the consumers' first XREADGROUP until every record is read and acknowledged.
+    /// </summary>
+    public async Task<PeerRun> ConsumePrefilledAsync(long records, int consumers, int repetition)
+    {
+        var db = await ProducerAsync();
+        var key = NewKey("prefilled");
+        await PipelineAsync(db, key, records);
+        await db.StreamCreateConsumerGroupAsync(key, Group, StreamPosition.Beginning);
+        return await ConsumeEveryRecordAsync(db, key, records, consumers, repetition, produce: null);
+    }
+
+    /// <summary>
+    /// Starts the clock and the group's consumers (each on its own connection), runs <paramref name="produce"/> when
+    /// given, and waits until the group has read every record or 120 s have passed. Records still pending (read, not
+    /// acknowledged) count as missing. Deletes the stream.
+    /// </summary>
+    private async Task<PeerRun> ConsumeEveryRecordAsync(IDatabase db, string key, long records, int consumers, int repetition, Func<Task>? produce)
+    {
         var connections = await Task.WhenAll(Enumerable.Range(0, consumers).Select(_ => ConnectAsync()));
         var seen = new SeenSet(records);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -103,8 +126,12 @@ internal sealed class RedisScenarios(LocalRedis redis) : IAsyncDisposable
         var cpu = new CpuMeter(redis.CpuTime);
         var watch = Stopwatch.StartNew();
         var loops = connections.Select((c, i) => Task.Run(() => ConsumeLoopAsync(c.GetDatabase(), key, $"c{i}", seen, records, done, null, stop.Token))).ToList();
-        await PipelineAsync(db, key, records);
-        var produced = watch.Elapsed.TotalSeconds;
+        var produced = 0.0;
+        if (produce is not null)
+        {
+            await produce();
+            produced = watch.Elapsed.TotalSeconds;
+        }
         await Task.WhenAny(done.Task, Task.Delay(TimeSpan.FromSeconds(120)));
         watch.Stop();
         var (own, peer) = cpu.Percent();
@@ -120,82 +147,25 @@ internal sealed class RedisScenarios(LocalRedis redis) : IAsyncDisposable
             seen.Duplicates, seen.Missing + pending.PendingMessageCount, produced, 0, own, peer);
     }
 
-    /// <summary>
-    /// Consume from a pre-filled stream (filled untimed): the group is created at the start of the stream and the
-    /// clock runs from the consumers' first XREADGROUP until every record is read and acknowledged.
-    /// </summary>
-    public async Task<PeerRun> ConsumePrefilledAsync(long records, int consumers, int repetition)
-    {
-        var db = await ProducerAsync();
-        var key = NewKey("prefilled");
-        await PipelineAsync(db, key, records);
-        await db.StreamCreateConsumerGroupAsync(key, Group, StreamPosition.Beginning);
-        var connections = await Task.WhenAll(Enumerable.Range(0, consumers).Select(_ => ConnectAsync()));
-        var seen = new SeenSet(records);
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var stop = new CancellationTokenSource();
-        var cpu = new CpuMeter(redis.CpuTime);
-        var watch = Stopwatch.StartNew();
-        var loops = connections.Select((c, i) => Task.Run(() => ConsumeLoopAsync(c.GetDatabase(), key, $"c{i}", seen, records, done, null, stop.Token))).ToList();
-        await Task.WhenAny(done.Task, Task.Delay(TimeSpan.FromSeconds(120)));
-        watch.Stop();
-        var (own, peer) = cpu.Percent();
-        await stop.CancelAsync();
-        await Task.WhenAll(loops);
-        var pending = await db.StreamPendingAsync(key, Group);
-        foreach (var c in connections)
-        {
-            await c.DisposeAsync();
-        }
-        await db.KeyDeleteAsync(key);
-        return new PeerRun(repetition, records, watch.Elapsed.TotalSeconds, seen.Total / watch.Elapsed.TotalSeconds, null, null, null,
-            seen.Duplicates, seen.Missing + pending.PendingMessageCount, 0, 0, own, peer);
-    }
-
     /// <summary>One consumer, one record every <paramref name="interval"/>, stamped when sent, measured when read.</summary>
     public async Task<PeerRun> LatencyAsync(long records, TimeSpan interval, int repetition)
     {
-        var db = await ProducerAsync();
-        var key = NewKey("latency");
-        await db.StreamCreateConsumerGroupAsync(key, Group, StreamPosition.NewMessages, createStream: true);
-        var connection = await ConnectAsync();
-        var seen = new SeenSet(records);
         var latencies = new List<double>((int)records);
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var stop = new CancellationTokenSource();
-        var loop = Task.Run(() => ConsumeLoopAsync(connection.GetDatabase(), key, "c0", seen, records, done, (_, age) =>
+        var run = await OneConsumerAsync(records, (_, age) =>
         {
             lock (latencies)
             {
                 latencies.Add(age);
             }
-        }, stop.Token));
-        await Task.Delay(200);
-        var cpu = new CpuMeter(redis.CpuTime);
-        var watch = Stopwatch.StartNew();
-        var start = Stopwatch.GetTimestamp();
-        for (var i = 0; i < records; i++)
-        {
-            await Pacer.WaitUntilAsync(start, interval * i);
-            var value = PeerValue.Make(i);
-            PeerValue.Stamp(value);
-            await db.StreamAddAsync(key, Field, value);
-        }
-        await Task.WhenAny(done.Task, Task.Delay(TimeSpan.FromSeconds(30)));
-        watch.Stop();
-        var (own, peer) = cpu.Percent();
-        await stop.CancelAsync();
-        await loop;
-        await connection.DisposeAsync();
-        await db.KeyDeleteAsync(key);
+        }, (db, key) => Pacer.SendEachAwaitedAsync(records, interval, value => db.StreamAddAsync(key, Field, value)));
         List<double> copy;
         lock (latencies)
         {
             copy = [.. latencies];
         }
         var (p50, p99, max) = Pacer.Percentiles(copy);
-        return new PeerRun(repetition, records, watch.Elapsed.TotalSeconds, seen.Total / watch.Elapsed.TotalSeconds, p50, p99, max,
-            seen.Duplicates, seen.Missing, 0, 0, own, peer);
+        return new PeerRun(repetition, records, run.Seconds, run.Seen.Total / run.Seconds, p50, p99, max,
+            run.Seen.Duplicates, run.Seen.Missing, 0, 0, run.OwnCpu, run.RedisCpu);
     }
 
     /// <summary>
@@ -206,53 +176,40 @@ internal sealed class RedisScenarios(LocalRedis redis) : IAsyncDisposable
     public async Task<(double[] AckMs, double[] DeliveryMs, long Duplicates, long Missing, double Seconds, double OwnCpu, double RedisCpu)> PacedLatencyAsync(
         long warmUp, long samples, TimeSpan interval)
     {
-        var db = await ProducerAsync();
-        var key = NewKey("latency");
-        await db.StreamCreateConsumerGroupAsync(key, Group, StreamPosition.NewMessages, createStream: true);
-        var connection = await ConnectAsync();
         var records = warmUp + samples;
-        var seen = new SeenSet(records);
         var ack = new double[samples];
         var delivery = new double[samples];
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var stop = new CancellationTokenSource();
-        var loop = Task.Run(() => ConsumeLoopAsync(connection.GetDatabase(), key, "c0", seen, records, done, (sequence, age) =>
+        var run = await OneConsumerAsync(records, (sequence, age) =>
         {
             if (sequence >= warmUp && sequence < records)
             {
                 delivery[sequence - warmUp] = age;
             }
-        }, stop.Token));
+        }, (db, key) => Pacer.SendOpenLoopAsync(records, interval, warmUp, ack, value => db.StreamAddAsync(key, Field, value)));
+        return (ack, delivery, run.Seen.Duplicates, run.Seen.Missing, run.Seconds, run.OwnCpu, run.RedisCpu);
+    }
+
+    /// <summary>
+    /// A fresh stream read by one consumer on its own connection; once it is reading, the clock starts and
+    /// <paramref name="send"/> runs, then the consumer has up to 30 s to read every record. Deletes the stream.
+    /// </summary>
+    /// <param name="onRecord">Called with each record's sequence number and age (ms since it was stamped) as it is read.</param>
+    private async Task<(SeenSet Seen, double Seconds, double OwnCpu, double RedisCpu)> OneConsumerAsync(
+        long records, Action<long, double> onRecord, Func<IDatabase, string, Task> send)
+    {
+        var db = await ProducerAsync();
+        var key = NewKey("latency");
+        await db.StreamCreateConsumerGroupAsync(key, Group, StreamPosition.NewMessages, createStream: true);
+        var connection = await ConnectAsync();
+        var seen = new SeenSet(records);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        var loop = Task.Run(() => ConsumeLoopAsync(connection.GetDatabase(), key, "c0", seen, records, done, onRecord, stop.Token));
         await Task.Delay(200);
-        var cpu = new CpuMeter(redis.CpuTime);
-        var watch = Stopwatch.StartNew();
-        var start = Stopwatch.GetTimestamp();
-        var sends = new List<Task>((int)records);
-        for (var i = 0L; i < records; i++)
-        {
-            await Pacer.WaitUntilAsync(start, interval * i);
-            var value = PeerValue.Make(i);
-            PeerValue.Stamp(value);
-            var sent = Stopwatch.GetTimestamp();
-            var index = i - warmUp;
-            // Open loop, as the OrleansGroups side: each send leaves on time whether or not the previous one was acknowledged.
-            sends.Add(db.StreamAddAsync(key, Field, value).ContinueWith(_ =>
-            {
-                if (index >= 0)
-                {
-                    ack[index] = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
-                }
-            }, TaskContinuationOptions.ExecuteSynchronously));
-        }
-        await Task.WhenAll(sends);
-        await Task.WhenAny(done.Task, Task.Delay(TimeSpan.FromSeconds(30)));
-        watch.Stop();
-        var (own, peer) = cpu.Percent();
-        await stop.CancelAsync();
-        await loop;
+        var (seconds, own, peer) = await LatencyClock.RunAsync(() => send(db, key), done.Task, stop, loop, redis.CpuTime);
         await connection.DisposeAsync();
         await db.KeyDeleteAsync(key);
-        return (ack, delivery, seen.Duplicates, seen.Missing, watch.Elapsed.TotalSeconds, own, peer);
+        return (seen, seconds, own, peer);
     }
 
     private static async Task ConsumeLoopAsync(

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using OrleansGroups.Core.Security;
+using OrleansGroups.TestKit;
 
 namespace OrleansGroups.Core.Tests.Security;
 
@@ -30,10 +31,10 @@ public sealed class CertificateTrustTests
     [Fact]
     public void IssuedByThePinnedCa_IsTrusted_AndByAnotherCa_IsRefused()
     {
-        using var ca = Ca("CN=cluster-ca");
-        using var otherCa = Ca("CN=cluster-ca");
-        using var silo = IssuedBy(ca, "CN=silo-1");
-        using var stranger = IssuedBy(otherCa, "CN=silo-1");
+        using var ca = TestCertificateAuthority.Create("CN=cluster-ca");
+        using var otherCa = TestCertificateAuthority.Create("CN=cluster-ca");
+        using var silo = TestCertificateAuthority.Issue(ca, "CN=silo-1");
+        using var stranger = TestCertificateAuthority.Issue(otherCa, "CN=silo-1");
 
         Assert.Null(CertificateTrust.Check(Public(silo), [Public(ca)]));
         Assert.NotNull(CertificateTrust.Check(Public(stranger), [Public(ca)]));
@@ -55,8 +56,8 @@ public sealed class CertificateTrustTests
     [Fact]
     public void LoadTrusted_ReadsPemAndDer_AndRefusesPrivateKeys()
     {
-        using var ca = Ca("CN=ca-a");
-        using var other = Ca("CN=ca-b");
+        using var ca = TestCertificateAuthority.Create("CN=ca-a");
+        using var other = TestCertificateAuthority.Create("CN=ca-b");
         var directory = Directory.CreateTempSubdirectory("og-trust-").FullName;
         try
         {
@@ -87,27 +88,5 @@ public sealed class CertificateTrustTests
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var now = DateTimeOffset.UtcNow;
         return new CertificateRequest(subject, key, HashAlgorithmName.SHA256).CreateSelfSigned(now.AddHours(-1), now.AddDays(1));
-    }
-
-    private static X509Certificate2 Ca(string subject)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        var now = DateTimeOffset.UtcNow;
-        return request.CreateSelfSigned(now.AddHours(-1), now.AddDays(2));
-    }
-
-    private static X509Certificate2 IssuedBy(X509Certificate2 ca, string subject)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
-        var now = DateTimeOffset.UtcNow;
-        using var issued = request.Create(ca, now.AddMinutes(-30), now.AddDays(1), [1, 2, 3, 4]);
-        return issued.CopyWithPrivateKey(key);
     }
 }
