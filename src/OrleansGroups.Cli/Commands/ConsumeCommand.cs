@@ -124,7 +124,7 @@ internal static class ConsumeCommand
             throw new CliException("--session-timeout-ms must be positive.");
         }
         // Fail on a missing topic now: a subscription to it would only ever wait.
-        var details = await cluster.Client.Admin.DescribeTopicAsync(topic);
+        var details = await DescribeTopicAsync(cluster, topic, cancellationToken);
         if (partition is { } p && p >= details.Topic.PartitionCount)
         {
             throw new UnknownPartitionException(topic, p, details.Topic.PartitionCount);
@@ -266,6 +266,29 @@ internal static class ConsumeCommand
             // hand them out again, which at-least-once delivery allows. Exiting here would turn one lost silo into a lost consumer.
         }
     }
+
+    /// <summary>
+    /// The topic, asked again for a while when the cluster is in transition: a consumer restarted right after a silo died
+    /// may first reach a grain still registered on that silo. An unknown topic, or a cluster that stays unreachable, fails.
+    /// </summary>
+    private static async Task<TopicDetails> DescribeTopicAsync(ClusterConnection cluster, string topic, CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + StartupRetryWindow;
+        while (true)
+        {
+            try
+            {
+                return await cluster.Client.Admin.DescribeTopicAsync(topic);
+            }
+            catch (Exception e) when (IsTransient(e) && DateTimeOffset.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>How long a starting consumer rides out a cluster in transition (a silo's death is noticed in seconds).</summary>
+    private static readonly TimeSpan StartupRetryWindow = TimeSpan.FromSeconds(20);
 
     /// <summary>Failures that a later commit may not meet: the cluster lost a silo or a connection, or storage was briefly unavailable.</summary>
     private static bool IsTransient(Exception e) =>
