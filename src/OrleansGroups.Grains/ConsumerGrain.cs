@@ -52,7 +52,7 @@ internal sealed class ConsumerGrain(IOptions<OrleansGroupsOptions> options, Time
         _lastCallTicks = time.GetTimestamp();
         if (!_partitions.TryGetValue(partition, out var prefetch))
         {
-            prefetch = new PartitionPrefetch(partition, new PrefetchBuffer(offset, _settings.PrefetchMaxBytes),
+            prefetch = new PartitionPrefetch(partition, new PrefetchBuffer(offset, _settings.PrefetchMaxBytes, _settings.PrefetchMaxRecords),
                 GrainFactory.GetGrain<IPartitionGrain>(GrainKeys.Partition(partition)));
             _partitions[partition] = prefetch;
             _ = SubscribeAsync(prefetch);

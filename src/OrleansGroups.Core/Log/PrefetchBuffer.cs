@@ -16,17 +16,25 @@ public sealed class PrefetchBuffer
 {
     private readonly LinkedList<Batch> _batches = new();
 
-    /// <summary>A buffer that stops asking for more at <paramref name="maxBytes"/> buffered.</summary>
-    public PrefetchBuffer(long startOffset, long maxBytes)
+    /// <summary>A buffer that stops asking for more at <paramref name="maxBytes"/> or <paramref name="maxRecords"/> buffered.</summary>
+    public PrefetchBuffer(long startOffset, long maxBytes, int maxRecords = int.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(startOffset);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRecords, 1);
         MaxBytes = maxBytes;
+        MaxRecords = maxRecords;
         NextFetchOffset = startOffset;
     }
 
     /// <summary>Size at which the buffer has no space.</summary>
     public long MaxBytes { get; }
+
+    /// <summary>Record count at which the buffer has no space (small records make many per byte).</summary>
+    public int MaxRecords { get; }
+
+    /// <summary>Records held (counting whole batches).</summary>
+    public long BufferedRecords { get; private set; }
 
     /// <summary>The offset the next fetch from the partition should start at (one past the last buffered record).</summary>
     public long NextFetchOffset { get; private set; }
@@ -38,7 +46,7 @@ public sealed class PrefetchBuffer
     public int BatchCount => _batches.Count;
 
     /// <summary>Whether a fetch should run now.</summary>
-    public bool HasSpace => BufferedBytes < MaxBytes;
+    public bool HasSpace => BufferedBytes < MaxBytes && BufferedRecords < MaxRecords;
 
     /// <summary>Offset of the first buffered record (the next fetch offset when empty).</summary>
     public long StartOffset => _batches.First?.Value.BaseOffset ?? NextFetchOffset;
@@ -69,8 +77,9 @@ public sealed class PrefetchBuffer
             {
                 continue;
             }
-            _batches.AddLast(new Batch(header.BaseOffset, header.LastOffset + 1, bytes));
+            _batches.AddLast(new Batch(header.BaseOffset, header.LastOffset + 1, bytes, header.RecordCount));
             BufferedBytes += bytes.Length;
+            BufferedRecords += header.RecordCount;
             NextFetchOffset = header.LastOffset + 1;
             added = true;
         }
@@ -93,6 +102,7 @@ public sealed class PrefetchBuffer
         while (_batches.First is { } first && first.Value.NextOffset <= offset)
         {
             BufferedBytes -= first.Value.Bytes.Length;
+            BufferedRecords -= first.Value.Records;
             _batches.RemoveFirst();
         }
         if (_batches.First is null)
@@ -122,8 +132,9 @@ public sealed class PrefetchBuffer
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         _batches.Clear();
         BufferedBytes = 0;
+        BufferedRecords = 0;
         NextFetchOffset = offset;
     }
 
-    private readonly record struct Batch(long BaseOffset, long NextOffset, ReadOnlyMemory<byte> Bytes);
+    private readonly record struct Batch(long BaseOffset, long NextOffset, ReadOnlyMemory<byte> Bytes, int Records);
 }

@@ -15,6 +15,9 @@ public sealed class ConsumerSessionOptions
     /// <summary>Bytes read ahead per partition of a session before it waits for the consumer (default 1 MiB).</summary>
     public long PrefetchMaxBytes { get; set; } = 1 << 20;
 
+    /// <summary>Records read ahead per partition of a session before it waits for the consumer (default 20,000).</summary>
+    public int PrefetchMaxRecords { get; set; } = 20_000;
+
     /// <summary>Bytes asked per fetch from a partition (default 512 KiB).</summary>
     public int FetchMaxBytes { get; set; } = 512 << 10;
 
@@ -31,12 +34,8 @@ public sealed class ConsumerSessionOptions
     public NotificationStreams Streams { get; set; } = NotificationStreams.Memory;
 
     /// <summary>
-    /// How often stream pulling agents look for notifications, which bounds their latency. Default null: 10 ms for
-    /// memory streams (a call to a queue grain), 100 ms for Azure queues (a storage request per queue each time).
+    /// How often stream pulling agents look for notifications (default 100 ms). It bounds how soon a session prefetches
+    /// for a consumer that is busy elsewhere; a consumer waiting at the log end is answered by a long poll, not by this.
     /// </summary>
-    public TimeSpan? StreamPollPeriod { get; set; }
-
-    /// <summary>The poll period in effect.</summary>
-    public TimeSpan EffectiveStreamPollPeriod => StreamPollPeriod
-        ?? (Streams == NotificationStreams.AzureQueue ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromMilliseconds(10));
+    public TimeSpan StreamPollPeriod { get; set; } = TimeSpan.FromMilliseconds(100);
 }

@@ -50,15 +50,15 @@ public sealed class OrleansGroupsOptionsValidator : IValidateOptions<OrleansGrou
             failures.Add($"Groups.OffsetsRetention is {groups.OffsetsRetention}; it must be positive (Kafka's default is 7 days).");
         }
         var consumers = options.Consumers;
-        if (consumers.PrefetchMaxBytes < 1 || consumers.FetchMaxBytes < 1)
+        if (consumers.PrefetchMaxBytes < 1 || consumers.PrefetchMaxRecords < 1 || consumers.FetchMaxBytes < 1)
         {
-            failures.Add("Consumers.PrefetchMaxBytes and Consumers.FetchMaxBytes must be positive.");
+            failures.Add("Consumers.PrefetchMaxBytes, Consumers.PrefetchMaxRecords and Consumers.FetchMaxBytes must be positive.");
         }
         if (consumers.FallbackFetchInterval <= TimeSpan.Zero || consumers.IdleTimeout <= consumers.FallbackFetchInterval)
         {
             failures.Add("Consumers.FallbackFetchInterval must be positive and shorter than Consumers.IdleTimeout.");
         }
-        if (consumers.EffectiveStreamPollPeriod <= TimeSpan.Zero)
+        if (consumers.StreamPollPeriod <= TimeSpan.Zero)
         {
             failures.Add("Consumers.StreamPollPeriod must be positive.");
         }

@@ -80,7 +80,7 @@ public static class OrleansGroupsSiloBuilderExtensions
                 builder.AddMemoryStreams(PartitionNotifications.ProviderName, streams =>
                 {
                     streams.ConfigurePartitioning(4);
-                    streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = consumers.EffectiveStreamPollPeriod));
+                    streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = consumers.StreamPollPeriod));
                 });
                 break;
             case NotificationStreams.AzureQueue:
@@ -93,7 +93,7 @@ public static class OrleansGroupsSiloBuilderExtensions
                         // Named after the service, as the containers are: services sharing an account stay apart.
                         o.QueueNames = [.. Enumerable.Range(0, 4).Select(i => StorageNames.ContainerName($"og-appended-{i}", cluster.Value.ServiceId))];
                     }));
-                    streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = consumers.EffectiveStreamPollPeriod));
+                    streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = consumers.StreamPollPeriod));
                 });
                 break;
             default:

@@ -128,6 +128,25 @@ public class PrefetchBufferTests
     }
 
     [Fact]
+    public void HasSpace_UntilMaxRecords_CountingWholeBatches()
+    {
+        var log = new FakeLog();
+        log.Append(3);
+        log.Append(3);
+        var buffer = new PrefetchBuffer(0, 1 << 20, maxRecords: 4);
+
+        buffer.Append(0, log.Fetch(0, 1));
+        Assert.True(buffer.HasSpace);
+        buffer.Append(3, log.Fetch(3, 1));
+
+        Assert.Equal(6, buffer.BufferedRecords);
+        Assert.False(buffer.HasSpace);
+        buffer.Read(3, 1 << 20);
+        Assert.Equal(3, buffer.BufferedRecords);
+        Assert.True(buffer.HasSpace);
+    }
+
+    [Fact]
     public void ATruncatedFetch_IsCorrupt()
     {
         var log = new FakeLog();
