@@ -25,6 +25,7 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
     private IAsyncStream<PartitionAppended>? _notifications;
     private long _lastFetchTicks = long.MinValue;
     private long _announced = -1;
+    private long _lastAnnounceTicks;
     private bool _announcing;
     private IDisposable? _retentionTimer;
 
@@ -130,10 +131,20 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
         {
             _notifications ??= this.GetStreamProvider(PartitionNotifications.ProviderName)
                 .GetStream<PartitionAppended>(PartitionNotifications.StreamOf(_partition));
+            // At most one notification per stream poll period: pulling agents deliver no sooner, and a session needs only
+            // the latest high watermark, so a burst of appends costs one publish, not one each.
+            var period = options.Value.Consumers.StreamPollPeriod;
             // The log goes away when the topic is deleted: nothing more to announce then.
             while (_log is { } log && log.HighWatermark > _announced)
             {
+                var wait = period - time.GetElapsedTime(_lastAnnounceTicks);
+                if (_lastAnnounceTicks != 0 && wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, time);
+                    continue;
+                }
                 var highWatermark = log.HighWatermark;
+                _lastAnnounceTicks = time.GetTimestamp();
                 await _notifications.OnNextAsync(new PartitionAppended(highWatermark));
                 _announced = highWatermark;
             }
