@@ -263,6 +263,9 @@ public sealed class Consumer : IConsumer
         }
     }
 
+    /// <summary>How long closing waits for the consumer grain to release its buffers.</summary>
+    private static readonly TimeSpan SessionCloseTimeout = TimeSpan.FromSeconds(1);
+
     /// <summary>How often a consume call waiting on a lapsed membership looks again.</summary>
     private static readonly TimeSpan LapsedMembershipRecheck = TimeSpan.FromMilliseconds(100);
 
@@ -422,7 +425,8 @@ public sealed class Consumer : IConsumer
         {
             try
             {
-                await _session.Close();
+                // Bounded: a session on a silo that just died must not hold up leaving the group.
+                await _session.Close().WaitAsync(SessionCloseTimeout);
             }
             catch (Exception)
             {

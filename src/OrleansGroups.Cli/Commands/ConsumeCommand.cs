@@ -213,8 +213,16 @@ internal static class ConsumeCommand
             {
                 await CommitPrintedAsync(consumer);
             }
-            // Leaving (rather than timing out) hands the partitions to the other members at once.
-            await consumer.CloseAsync();
+            // Leaving (rather than timing out) hands the partitions to the other members at once. Bounded below the
+            // process's grace period after Ctrl+C/SIGTERM: a silo that died under the call would otherwise hold it for the
+            // client's 30 s response timeout; unanswered, the group evicts us after the session timeout instead.
+            try
+            {
+                await consumer.CloseAsync().WaitAsync(CloseTimeout, CancellationToken.None);
+            }
+            catch (TimeoutException)
+            {
+            }
         }
         catch (Exception e)
         {
@@ -286,6 +294,9 @@ internal static class ConsumeCommand
             }
         }
     }
+
+    /// <summary>How long leaving may take at exit (the process gets 10 s after Ctrl+C/SIGTERM).</summary>
+    private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(7);
 
     /// <summary>How long a starting consumer rides out a cluster in transition (a silo's death is noticed in seconds).</summary>
     private static readonly TimeSpan StartupRetryWindow = TimeSpan.FromSeconds(20);
