@@ -47,7 +47,7 @@ internal sealed class ConsumerGrain(IOptions<OrleansGroupsOptions> options, Time
         }
         if (offset < 0)
         {
-            throw new OffsetOutOfRangeException(partition.Topic, partition.Partition, offset, 0, 0);
+            throw new InvalidRequestException($"Cannot fetch {partition} at negative offset {offset}.");
         }
         _lastCallTicks = time.GetTimestamp();
         if (!_partitions.TryGetValue(partition, out var prefetch))

@@ -184,7 +184,7 @@ internal sealed class GroupMembershipGrain(
                 await consumer.CloseAsync();
                 if (!cancellationToken.IsCancellationRequested)
                 {
-                    _ = RestartAsync(request);
+                    _ = RestartAsync(request, consumer);
                 }
                 return;
             }
@@ -262,10 +262,11 @@ internal sealed class GroupMembershipGrain(
         }
     }
 
-    private async Task RestartAsync(GroupMembershipRequest request)
+    private async Task RestartAsync(GroupMembershipRequest request, Consumer failed)
     {
         await Task.Delay(TimeSpan.FromSeconds(1));
-        if (state.State.Request == request && _consumer is not null)
+        // Only if nothing replaced the failed consumer meanwhile (a Leave, or a Join with another registration).
+        if (state.State.Request == request && _consumer == failed)
         {
             _consumer = null;
             Start(request);

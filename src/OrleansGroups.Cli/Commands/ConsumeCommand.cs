@@ -1,8 +1,7 @@
 using System.CommandLine;
 using System.Text;
-using Orleans.Runtime;
-using Orleans.Runtime.Messaging;
 using OrleansGroups.Client;
+using OrleansGroups.Client.Internal;
 using OrleansGroups.Core.Errors;
 using OrleansGroups.Core.Topics;
 
@@ -267,7 +266,7 @@ internal static class ConsumeCommand
         {
             // A rebalance moved a partition meanwhile; the consumer committed it itself before releasing it.
         }
-        catch (Exception e) when (IsTransient(e))
+        catch (Exception e) when (TransientFailures.Is(e))
         {
             // A silo died under the commit, or storage blinked. In a cluster the consumer carries on through the other
             // silos, and the next commit covers these records too; only if this process died before that would the group
@@ -288,7 +287,7 @@ internal static class ConsumeCommand
             {
                 return await cluster.Client.Admin.DescribeTopicAsync(topic);
             }
-            catch (Exception e) when (IsTransient(e) && DateTimeOffset.UtcNow < deadline)
+            catch (Exception e) when (TransientFailures.Is(e) && DateTimeOffset.UtcNow < deadline)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
             }
@@ -300,11 +299,6 @@ internal static class ConsumeCommand
 
     /// <summary>How long a starting consumer rides out a cluster in transition (a silo's death is noticed in seconds).</summary>
     private static readonly TimeSpan StartupRetryWindow = TimeSpan.FromSeconds(20);
-
-    /// <summary>Failures that a later commit may not meet: the cluster lost a silo or a connection, or storage was briefly unavailable.</summary>
-    private static bool IsTransient(Exception e) =>
-        e is SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException or TimeoutException
-        || e is OrleansGroupsException { IsRetriable: true };
 
     /// <summary>Leaves if the group answers soon; after a failure it may not, and it evicts us after the session timeout anyway.</summary>
     private static async Task LeaveQuietlyAsync(Consumer consumer)

@@ -192,12 +192,12 @@ internal sealed class PartitionSender(
                 }
                 return result;
             }
-            catch (Exception e) when (identity is not null && ProducerIdentitySource.IsRetriable(e) && DateTimeOffset.UtcNow + backoff < deadline)
+            catch (Exception e) when (identity is not null && TransientFailures.Is(e) && DateTimeOffset.UtcNow + backoff < deadline)
             {
                 await Task.Delay(backoff);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
             }
-            catch (Exception e) when (identity is not null && ProducerIdentitySource.IsRetriable(e))
+            catch (Exception e) when (identity is not null && TransientFailures.Is(e))
             {
                 // Out of time with the outcome unknown: a fresh identity keeps later batches unambiguous.
                 identities.Retire(identity);

@@ -1,5 +1,3 @@
-using Orleans.Runtime;
-using Orleans.Runtime.Messaging;
 using OrleansGroups.Core.Errors;
 
 namespace OrleansGroups.Client.Internal;
@@ -40,11 +38,6 @@ internal sealed class ProducerIdentitySource(IGrainFactory grains, bool enabled)
             }
         }
     }
-
-    /// <summary>Failures after which the same request may succeed; everything else is final.</summary>
-    public static bool IsRetriable(Exception e) =>
-        e is OrleansGroupsException { IsRetriable: true } or TimeoutException or SiloUnavailableException
-            or ConnectionFailedException or OrleansMessageRejectionException;
 
     private async Task<ProducerIdentity?> FetchAsync() =>
         await grains.GetGrain<IProducerIdGrain>(GrainKeys.ProducerIds).InitProducerId();
