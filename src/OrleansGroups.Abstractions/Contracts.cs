@@ -7,12 +7,17 @@ namespace OrleansGroups;
 /// <param name="PartitionCount">Number of partitions.</param>
 /// <param name="Config">Topic configuration.</param>
 /// <param name="CreatedAt">When the topic was created.</param>
+/// <param name="Incarnation">
+/// Which topic of this name it is: every creation gets a new one, and the log's storage path carries it, so a topic
+/// created again after a deletion starts empty whatever the deletion left behind. 0 for topics older than incarnations.
+/// </param>
 [GenerateSerializer, Immutable, Alias("og.TopicDescription")]
 public sealed record TopicDescription(
     [property: Id(0)] string Name,
     [property: Id(1)] int PartitionCount,
     [property: Id(2)] TopicConfig Config,
-    [property: Id(3)] DateTimeOffset CreatedAt);
+    [property: Id(3)] DateTimeOffset CreatedAt,
+    [property: Id(4)] long Incarnation = 0);
 
 /// <summary>The bounds of a partition's log.</summary>
 /// <param name="LogStartOffset">First offset still in the log.</param>

@@ -32,10 +32,12 @@ public interface IPartitionGrain : IGrainWithStringKey
     Task<PartitionStats> GetStats();
 
     /// <summary>
-    /// Deletes every segment of this partition's log and forgets it (topic deletion; called by the topic registry once
-    /// the topic is hidden, so no new activation accepts appends meanwhile). Idempotent.
+    /// Deletes every segment of this partition's log of topic incarnation <paramref name="incarnation"/> and forgets it
+    /// (topic deletion; called by the topic registry once the topic is hidden, so no new activation accepts appends
+    /// meanwhile). Appends queued here fail with UnknownTopic; the partition's writer is fenced before its segments go,
+    /// so nothing is acknowledged into the deleted log afterwards. Idempotent.
     /// </summary>
-    Task DeleteLog();
+    Task DeleteLog(long incarnation);
 
     /// <summary>Applies the topic's retention now (it also runs on a timer); returns how many segments were deleted.</summary>
     Task<int> ApplyRetention();

@@ -8,8 +8,8 @@ internal static partial class Log
     [LoggerMessage(1, LogLevel.Warning, "Append to {Partition} failed; the log will be re-read before the next append")]
     public static partial void AppendFailed(ILogger logger, string partition, Exception exception);
 
-    [LoggerMessage(2, LogLevel.Warning, "Partition {Partition}: expected a segment at offset {Expected}, found {Found}")]
-    public static partial void SegmentGap(ILogger logger, string partition, long expected, long found);
+    [LoggerMessage(2, LogLevel.Warning, "Partition {Partition}: removed an empty segment at offset {Stray} inside the log (a fenced writer's, never written to)")]
+    public static partial void StraySegmentRemoved(ILogger logger, string partition, long stray);
 
     [LoggerMessage(3, LogLevel.Warning, "Partition {Partition}: segment {Segment} has an unacknowledged tail after byte {Valid} of {Length}; it is ignored and a new segment starts")]
     public static partial void TornTail(ILogger logger, string partition, long segment, int valid, int length);
@@ -19,6 +19,15 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Information, "Partition {Partition}: deleted segment {Segment} ({Reason}); log start offset is now {LogStart}")]
     public static partial void SegmentDeleted(ILogger logger, string partition, long segment, string reason, long logStart);
+
+    [LoggerMessage(17, LogLevel.Warning, "Partition {Partition}: writer epoch {Epoch} was fenced (the partition's epoch is now {Current}); this activation appends nothing more")]
+    public static partial void WriterFenced(ILogger logger, string partition, long epoch, long current);
+
+    [LoggerMessage(18, LogLevel.Error, "Partition {Partition} is quarantined: {Detail}")]
+    public static partial void Quarantined(ILogger logger, string partition, string detail);
+
+    [LoggerMessage(19, LogLevel.Information, "Partition {Partition}: writer epoch {Epoch} claimed")]
+    public static partial void WriterClaimed(ILogger logger, string partition, long epoch);
 
     [LoggerMessage(8, LogLevel.Warning, "Partition {Partition}: the index checkpoint of segment {Segment} is unusable ({Reason}); rescanning the segment")]
     public static partial void BadCheckpoint(ILogger logger, string partition, long segment, string reason);

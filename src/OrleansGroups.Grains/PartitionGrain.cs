@@ -28,6 +28,7 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
     private long _lastAnnounceTicks;
     private bool _announcing;
     private IDisposable? _retentionTimer;
+    private long? _deletedIncarnation;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -51,9 +52,17 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
         {
             throw new CorruptRecordException($"The batch of {batch.Length} bytes is incomplete.");
         }
-        var appended = await log.AppendAsync(batch, header);
-        Announce();
-        return appended;
+        try
+        {
+            var appended = await log.AppendAsync(batch, header);
+            Announce();
+            return appended;
+        }
+        catch (NotLeaderOrFollowerException)
+        {
+            DeactivateOnIdle();
+            throw;
+        }
     }
 
     public async Task<FetchResult> Fetch(long offset, int maxBytes, int maxWaitMs)
@@ -87,17 +96,23 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
 
     public async Task<PartitionStats> GetStats() => (await ReadyAsync()).Stats;
 
-    public async Task DeleteLog()
+    public async Task DeleteLog(long incarnation)
     {
         // Forget the log first: calls from now on go back to the registry, which no longer knows the topic (or knows
-        // a new one of the same name, which must start empty).
+        // a new incarnation of the same name, with its own storage path).
+        _deletedIncarnation = incarnation;
+        var log = _log;
         _log = null;
         _retentionTimer?.Dispose();
         _retentionTimer = null;
         DeactivateOnIdle();
         try
         {
-            await PartitionLog.DeleteAllAsync(store, _partition);
+            if (log is not null)
+            {
+                await log.CloseAsync(new UnknownTopicException(_partition.Topic));
+            }
+            await PartitionLog.DeleteAllAsync(store, _partition, incarnation);
         }
         catch (Exception e) when (e is not OrleansGroupsException)
         {
@@ -169,11 +184,16 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
             {
                 throw new UnknownPartitionException(_partition.Topic, _partition.Partition, topic.PartitionCount);
             }
+            if (topic.Incarnation == _deletedIncarnation)
+            {
+                // The registry answered before it hid the topic that this activation just deleted.
+                throw new UnknownTopicException(_partition.Topic);
+            }
             _config = topic.Config;
             // Another turn may have created it while this one awaited the registry.
             if (_log is null)
             {
-                _log = new PartitionLog(store, _partition, options.Value.Log, time, logger);
+                _log = new PartitionLog(store, _partition, topic.Incarnation, options.Value.Log, time, logger);
                 if (_config.RetentionMs >= 0 || _config.RetentionBytes >= 0)
                 {
                     var period = options.Value.Log.RetentionCheckInterval;
@@ -182,7 +202,17 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
                 }
             }
         }
-        await _log.EnsureRecoveredAsync();
-        return _log;
+        var ready = _log;
+        try
+        {
+            await ready.EnsureRecoveredAsync();
+        }
+        catch (NotLeaderOrFollowerException)
+        {
+            // Another activation writes this partition now: let the next call find it.
+            DeactivateOnIdle();
+            throw;
+        }
+        return ready;
     }
 }

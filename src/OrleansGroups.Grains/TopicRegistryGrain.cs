@@ -14,6 +14,9 @@ public sealed class TopicRegistryState
 
     /// <summary>Topics being deleted: hidden from every lookup, their logs not yet known to be gone.</summary>
     [Id(1)] public Dictionary<string, TopicDescription> Deleting { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The incarnation the last created topic got (<see cref="TopicDescription.Incarnation"/>).</summary>
+    [Id(2)] public long LastIncarnation { get; set; }
 }
 
 /// <summary>Owns topic metadata for the cluster.</summary>
@@ -49,9 +52,14 @@ internal sealed class TopicRegistryGrain(
             // An interrupted deletion: its old records must be gone before a topic of that name exists again.
             await FinishDeletionAsync(name);
         }
-        var topic = new TopicDescription(name, partitionCount, config, time.GetUtcNow());
+        var topic = new TopicDescription(name, partitionCount, config, time.GetUtcNow(), state.State.LastIncarnation + 1);
         state.State.Topics[name] = topic;
-        await state.WriteOrRollBackAsync(this, () => state.State.Topics.Remove(name), $"Topic '{name}' was not created");
+        state.State.LastIncarnation = topic.Incarnation;
+        await state.WriteOrRollBackAsync(this, () =>
+        {
+            state.State.Topics.Remove(name);
+            state.State.LastIncarnation = topic.Incarnation - 1;
+        }, $"Topic '{name}' was not created");
         return topic;
     }
 
@@ -96,7 +104,7 @@ internal sealed class TopicRegistryGrain(
         var topic = state.State.Deleting[name];
         // Partition grains are reentrant and DeleteLog does not call back here, so this cannot deadlock on this grain.
         await Task.WhenAll(Enumerable.Range(0, topic.PartitionCount).Select(p =>
-            GrainFactory.GetGrain<IPartitionGrain>(GrainKeys.Partition(new TopicPartition(name, p))).DeleteLog()));
+            GrainFactory.GetGrain<IPartitionGrain>(GrainKeys.Partition(new TopicPartition(name, p))).DeleteLog(topic.Incarnation)));
         state.State.Deleting.Remove(name);
         await state.WriteOrRollBackAsync(this, () => state.State.Deleting[name] = topic, $"Topic '{name}' was not deleted");
     }

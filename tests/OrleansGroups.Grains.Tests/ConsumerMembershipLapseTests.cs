@@ -177,7 +177,7 @@ public sealed class ConsumerMembershipLapseTests
 
         public Task<int> ApplyRetention() => throw new NotSupportedException();
 
-        public Task DeleteLog() => throw new NotSupportedException();
+        public Task DeleteLog(long incarnation) => throw new NotSupportedException();
     }
 
     /// <summary>An <see cref="IGrainFactory"/> that hands out the given fakes by interface and observers as themselves.</summary>

@@ -48,7 +48,7 @@ public sealed class PartitionLogRecoveryTests
     {
         // A store whose calls complete synchronously (MemoryLogStore, or any cached or local store).
         var store = FlakyLogStore.Over(new MemoryLogStore(), out var flaky);
-        var log = new PartitionLog(store, Partition, new LogOptions(), TimeProvider.System, NullLogger.Instance);
+        var log = new PartitionLog(store, Partition, 0, new LogOptions(), TimeProvider.System, NullLogger.Instance);
         await log.EnsureRecoveredAsync();
         Assert.Equal(0, (await AppendAsync(log, "a")).BaseOffset);
 
@@ -69,7 +69,7 @@ public sealed class PartitionLogRecoveryTests
     private static async Task IdempotentRetryOfAFailedAppend_IsWritten_NotAnsweredWithoutOffsetsBody()
     {
         var store = FlakyLogStore.Over(new MemoryLogStore(), out var flaky);
-        var log = new PartitionLog(store, Partition, new LogOptions(), TimeProvider.System, NullLogger.Instance);
+        var log = new PartitionLog(store, Partition, 0, new LogOptions(), TimeProvider.System, NullLogger.Instance);
         await log.EnsureRecoveredAsync();
         Assert.Equal(0, (await AppendAsync(log, "q0", 21, 0)).BaseOffset);
 
@@ -92,7 +92,7 @@ public sealed class PartitionLogRecoveryTests
         // Storage calls complete asynchronously, as Azure's do.
         var store = FlakyLogStore.Over(new MemoryLogStore(), out var flaky);
         flaky.Asynchronous = true;
-        var log = new PartitionLog(store, Partition, new LogOptions(), TimeProvider.System, NullLogger.Instance);
+        var log = new PartitionLog(store, Partition, 0, new LogOptions(), TimeProvider.System, NullLogger.Instance);
         await log.EnsureRecoveredAsync();
         const long q = 21, p = 7;
         Assert.Equal(0, (await AppendAsync(log, "q0", q, 0)).BaseOffset);

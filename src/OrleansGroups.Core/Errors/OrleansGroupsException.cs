@@ -48,6 +48,16 @@ public enum OrleansGroupsErrorCode
     MaxPollIntervalExceeded,
     /// <summary>A producer gave up on a batch after its delivery timeout (Kafka's "message timed out"): the outcome of the last try is unknown.</summary>
     DeliveryTimedOut,
+    /// <summary>
+    /// This activation of a partition no longer holds its log: a newer writer took it over (Kafka's NOT_LEADER_OR_FOLLOWER).
+    /// Nothing was acknowledged. Retriable: the call reaches the current writer once the cluster agrees where it lives.
+    /// </summary>
+    NotLeaderOrFollower,
+    /// <summary>
+    /// A partition's stored log is damaged or inconsistent (overlapping segments, a corrupt batch in the middle, a
+    /// checkpoint that disagrees with its segment): the partition is quarantined rather than truncated, and its log says why.
+    /// </summary>
+    CorruptLog,
 }
 
 /// <summary>
@@ -66,7 +76,7 @@ public class OrleansGroupsException : Exception
     public OrleansGroupsErrorCode Code { get; }
 
     /// <summary>True when retrying the same request later may succeed.</summary>
-    public virtual bool IsRetriable => Code == OrleansGroupsErrorCode.StorageUnavailable;
+    public virtual bool IsRetriable => Code is OrleansGroupsErrorCode.StorageUnavailable or OrleansGroupsErrorCode.NotLeaderOrFollower;
 }
 
 /// <summary>The topic name breaks Kafka's rules: 1–249 characters of [a-zA-Z0-9._-], not "." or "..".</summary>
@@ -304,4 +314,40 @@ public sealed class MaxPollIntervalExceededException(string groupId, string memb
     [Id(0)] public string GroupId { get; } = groupId;
     /// <summary>The member that left.</summary>
     [Id(1)] public string MemberId { get; } = memberId;
+}
+
+/// <summary>
+/// This activation of a partition was fenced: another writer claimed the partition's log (a duplicate activation
+/// during a split brain, or a topic deletion). Nothing was acknowledged; retry, and the call reaches the current writer.
+/// </summary>
+[GenerateSerializer]
+public sealed class NotLeaderOrFollowerException(string topic, int partition, long writerEpoch, long currentEpoch)
+    : OrleansGroupsException(OrleansGroupsErrorCode.NotLeaderOrFollower,
+        $"This activation of {topic}/{partition} no longer writes its log (writer epoch {writerEpoch}, current {currentEpoch}); nothing was acknowledged, retry.")
+{
+    /// <summary>The topic.</summary>
+    [Id(0)] public string Topic { get; } = topic;
+    /// <summary>The partition.</summary>
+    [Id(1)] public int Partition { get; } = partition;
+    /// <summary>The writer epoch this activation held.</summary>
+    [Id(2)] public long WriterEpoch { get; } = writerEpoch;
+    /// <summary>The partition's writer epoch now (0: the log was deleted).</summary>
+    [Id(3)] public long CurrentEpoch { get; } = currentEpoch;
+}
+
+/// <summary>
+/// A partition's stored log is damaged or inconsistent, so the partition is quarantined: it serves nothing and appends
+/// nothing until an operator repairs it, because guessing (truncating, skipping) could drop acknowledged records.
+/// </summary>
+[GenerateSerializer]
+public sealed class CorruptLogException(string topic, int partition, string detail)
+    : OrleansGroupsException(OrleansGroupsErrorCode.CorruptLog,
+        $"The log of {topic}/{partition} is quarantined: {detail}. Nothing was dropped; repair the segment (see the silo log) and reactivate the partition.")
+{
+    /// <summary>The topic.</summary>
+    [Id(0)] public string Topic { get; } = topic;
+    /// <summary>The partition.</summary>
+    [Id(1)] public int Partition { get; } = partition;
+    /// <summary>What is wrong, with the segment and byte position.</summary>
+    [Id(2)] public string Detail { get; } = detail;
 }

@@ -248,18 +248,46 @@ public static class RecordBatch
     /// <param name="nextOffset">The offset after the last valid batch (<paramref name="expectedFirstOffset"/> if none).</param>
     public static int ScanValidPrefix(ReadOnlySpan<byte> data, long expectedFirstOffset, out long nextOffset)
     {
+        var scan = ScanSegment(data, expectedFirstOffset);
+        nextOffset = scan.NextOffset;
+        return scan.ValidLength;
+    }
+
+    /// <summary>
+    /// Crash recovery of one segment: walks its batches like <see cref="ScanValidPrefix"/> and also says how the valid
+    /// prefix ends. Only an incomplete last batch is a torn tail (a write that never finished, so never acknowledged);
+    /// a complete batch that fails its checks, or whose offsets do not follow, is damage to records that may have been
+    /// acknowledged, and must not be truncated away.
+    /// </summary>
+    /// <param name="data">The whole segment.</param>
+    /// <param name="expectedFirstOffset">The offset the first batch must start at (the segment's base offset).</param>
+    public static SegmentScan ScanSegment(ReadOnlySpan<byte> data, long expectedFirstOffset)
+    {
         var position = 0;
-        nextOffset = expectedFirstOffset;
-        while (true)
+        var nextOffset = expectedFirstOffset;
+        while (position < data.Length)
         {
             var rest = data[position..];
-            if (ParseHeader(rest, out var header, out _) != HeaderStatus.Complete
-                || header.BaseOffset != nextOffset
-                || Check(rest[..header.TotalSize], header, sink: null) is not null)
-                return position;
+            switch (ParseHeader(rest, out var header, out var error))
+            {
+                case HeaderStatus.Incomplete:
+                    return new SegmentScan(position, nextOffset, SegmentScanEnd.TornTail, $"{rest.Length} bytes of an incomplete batch at byte {position}");
+                case HeaderStatus.Corrupt:
+                    return new SegmentScan(position, nextOffset, SegmentScanEnd.Corrupt, $"at byte {position}: {error}");
+            }
+            if (header.BaseOffset != nextOffset)
+            {
+                return new SegmentScan(position, nextOffset, SegmentScanEnd.Corrupt,
+                    $"at byte {position}: the batch starts at offset {header.BaseOffset}, expected {nextOffset}");
+            }
+            if (Check(rest[..header.TotalSize], header, sink: null) is { } problem)
+            {
+                return new SegmentScan(position, nextOffset, SegmentScanEnd.Corrupt, $"at byte {position}: {problem}");
+            }
             position += header.TotalSize;
             nextOffset = header.LastOffset + 1;
         }
+        return new SegmentScan(position, nextOffset, SegmentScanEnd.Clean, null);
     }
 
     private enum HeaderStatus { Complete, Incomplete, Corrupt }
@@ -465,3 +493,23 @@ public static class RecordBatch
             throw new InvalidRequestException($"A base offset must not be negative, got {baseOffset}.");
     }
 }
+
+/// <summary>How the valid batches of a segment end (<see cref="RecordBatch.ScanSegment"/>).</summary>
+public enum SegmentScanEnd
+{
+    /// <summary>Every byte belongs to a valid batch.</summary>
+    Clean,
+
+    /// <summary>The segment ends in an incomplete batch: a write that never finished.</summary>
+    TornTail,
+
+    /// <summary>A complete batch fails its checks, or its offsets do not follow: damage, not a torn write.</summary>
+    Corrupt,
+}
+
+/// <summary>The result of <see cref="RecordBatch.ScanSegment"/>.</summary>
+/// <param name="ValidLength">Bytes of complete, valid batches with contiguous offsets from the start.</param>
+/// <param name="NextOffset">The offset after the last valid batch.</param>
+/// <param name="End">What follows the valid bytes.</param>
+/// <param name="Problem">What is wrong after the valid bytes, when <paramref name="End"/> is not <see cref="SegmentScanEnd.Clean"/>.</param>
+public readonly record struct SegmentScan(int ValidLength, long NextOffset, SegmentScanEnd End, string? Problem);

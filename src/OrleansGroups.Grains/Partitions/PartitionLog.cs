@@ -12,9 +12,20 @@ namespace OrleansGroups.Partitions;
 /// idempotent-producer deduplication, retention, and crash recovery.
 /// Not thread-safe: it runs inside one (reentrant) grain activation, whose turns never overlap.
 /// </summary>
-internal sealed class PartitionLog(ILogStore store, TopicPartition partition, LogOptions options, TimeProvider time, ILogger logger)
+/// <remarks>
+/// <para><b>One writer.</b> Orleans normally runs one activation per partition, but not always (a silo paused past its
+/// membership timeout, a split network). So the log does not rely on it: a writer holds the partition's writer epoch
+/// in the store, and only the current holder can acknowledge.</para>
+/// <para>The claim (first recovery): 1. raise the writer epoch; 2. seal every open segment, so the previous writer's
+/// appends fail from now on; 3. rebuild the index from checkpoints and scans, failing loudly on overlaps, gaps and
+/// damage; 4. create a fresh active segment at the high watermark, only if absent; 5. read the epoch again.
+/// A roll does the same from step 2 for one segment: seal (the sealed length must be what this writer wrote),
+/// checkpoint, create only if absent, confirm the epoch. A writer that confirms after a claimant claimed is fenced
+/// before it acknowledges anything in the new segment; one that confirmed before is seen by the claimant's listing.</para>
+/// </remarks>
+internal sealed class PartitionLog(ILogStore store, TopicPartition partition, long incarnation, LogOptions options, TimeProvider time, ILogger logger)
 {
-    private readonly string _path = PathOf(partition);
+    private readonly string _path = PathOf(partition, incarnation);
     private readonly List<Segment> _segments = [];
     private readonly List<IndexEntry> _index = [];
     private readonly Queue<IndexEntry> _tailCacheOrder = new();
@@ -24,34 +35,61 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
     private readonly ProducerStateTable _producers = new(partition);
     private long _tailCacheBytes;
     private bool _flushing;
+    private Task _flush = Task.CompletedTask;
     private bool _needsRecovery = true;
     private Task? _recovery;
+    private long _writerEpoch;
+    private OrleansGroupsException? _failure;
     private TaskCompletionSource _dataArrived = NewSignal();
 
     /// <summary>First offset in the log.</summary>
     public long LogStartOffset { get; private set; }
 
-    /// <summary>Where a partition's segments live in the <see cref="ILogStore"/>.</summary>
-    public static string PathOf(TopicPartition partition) => $"{partition.Topic}/{partition.Partition:D5}";
+    /// <summary>
+    /// Where a partition's segments live in the <see cref="ILogStore"/>: <c>{topic}/i{incarnation}/{partition:D5}</c>, so a
+    /// topic created again with a deleted one's name never sees its leftovers. Incarnation 0 (topics created before
+    /// incarnations existed) keeps the original <c>{topic}/{partition:D5}</c>.
+    /// </summary>
+    public static string PathOf(TopicPartition partition, long incarnation) => incarnation == 0
+        ? $"{partition.Topic}/{partition.Partition:D5}"
+        : $"{partition.Topic}/i{incarnation}/{partition.Partition:D5}";
 
     /// <summary>
-    /// Deletes every segment of a partition (topic deletion). Lists again after each pass: a segment rolled by an append
-    /// that was already in flight is caught by the next pass.
+    /// Deletes every segment of a partition (topic deletion). Claims the writer epoch first and seals before deleting, so
+    /// the live writer's next append fails instead of landing in a deleted log; lists again after each pass, so a segment
+    /// rolled by an append that was already in flight is caught by the next pass (its writer, fenced, never appends to it).
     /// </summary>
-    public static async Task DeleteAllAsync(ILogStore store, TopicPartition partition)
+    public static async Task DeleteAllAsync(ILogStore store, TopicPartition partition, long incarnation)
     {
-        var path = PathOf(partition);
+        var path = PathOf(partition, incarnation);
+        await store.ClaimWriterAsync(path);
         for (var pass = 0; pass < 3; pass++)
         {
             var segments = await store.ListSegmentsAsync(path);
             if (segments.Count == 0)
             {
-                return;
+                break;
             }
             foreach (var segment in segments)
             {
+                if (!segment.IsSealed)
+                {
+                    await SealIfPresentAsync(store, path, segment.BaseOffset);
+                }
                 await store.DeleteSegmentAsync(path, segment.BaseOffset);
             }
+        }
+        // The writer epoch stays (a few bytes): were it reset, a new claim could reuse a fenced writer's epoch.
+    }
+
+    private static async Task SealIfPresentAsync(ILogStore store, string path, long baseOffset)
+    {
+        try
+        {
+            await store.SealSegmentAsync(path, baseOffset);
+        }
+        catch (LogWriteConflictException e) when (e.Conflict == LogWriteConflict.SegmentMissing)
+        {
         }
     }
 
@@ -69,6 +107,10 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
     /// <summary>Loads the segments and rebuilds the index (first use, or after a failed append).</summary>
     public Task EnsureRecoveredAsync()
     {
+        if (_failure is { } failure)
+        {
+            return Task.FromException(failure);
+        }
         if (!_needsRecovery)
         {
             return Task.CompletedTask;
@@ -112,6 +154,10 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
     /// </summary>
     public Task<AppendResult> AppendAsync(byte[] batch, RecordBatchHeader header)
     {
+        if (_failure is { } failure)
+        {
+            return Task.FromException<AppendResult>(failure);
+        }
         if (header.ProducerId >= 0)
         {
             if (_inFlightByProducer.TryGetValue(InFlightKey(header), out var inFlight))
@@ -133,9 +179,30 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
         }
         if (!_flushing)
         {
-            _ = FlushAsync();
+            _flush = FlushAsync();
         }
         return completion.Task;
+    }
+
+    /// <summary>
+    /// Stops the log for good (topic deletion): queued appends fail with <paramref name="reason"/>, later calls too, and
+    /// this completes once the append already in storage has finished either way.
+    /// </summary>
+    public async Task CloseAsync(OrleansGroupsException reason)
+    {
+        _failure ??= reason;
+        Fail([.. _pending], reason);
+        _pending.Clear();
+        _dataArrived.TrySetResult();
+        try
+        {
+            await _flush;
+        }
+        catch (Exception e)
+        {
+            // Its callers were told; closing only waits for it.
+            Log.AppendFailed(logger, _path, e);
+        }
     }
 
     /// <summary>Completes when the log has records at or past <paramref name="offset"/>, or after <paramref name="maxWait"/>.</summary>
@@ -346,7 +413,8 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
         catch (Exception e)
         {
             // The write may or may not have landed: re-read the log before the next append so offsets and
-            // producer sequences stay truthful, and tell these producers nothing was acknowledged.
+            // producer sequences stay truthful, and tell these producers nothing was acknowledged. A fenced writer
+            // re-reads nothing: its recovery would only find the newer epoch again.
             _needsRecovery = true;
             Log.AppendFailed(logger, _path, e);
             Fail(items, e);
@@ -374,8 +442,18 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
         var tooOld = time.GetUtcNow() - active.OpenedAt > options.SegmentMaxAge;
         if (active.Length > 0 && (active.Length + appendLength > options.SegmentMaxBytes || active.Blocks >= options.SegmentMaxBlocks || tooOld))
         {
-            await SealAsync(active);
+            // 1. Seal: from now on nobody appends to it. Its final length must be what this writer wrote, or a second
+            //    writer appended (it acknowledged those records, so they must be read before offsets go on).
+            var sealedLength = await store.SealSegmentAsync(_path, active.BaseOffset);
+            if (sealedLength != active.Length)
+            {
+                throw new LogWriteConflictException(LogWriteConflict.LengthMismatch,
+                    $"Segment {_path}@{active.BaseOffset} was sealed at {sealedLength} bytes; this writer wrote {active.Length}.");
+            }
+            // 2. Checkpoint the sealed segment; 3. open the next one only if nobody did; 4. confirm the epoch.
+            await WriteCheckpointAsync(active);
             await store.CreateSegmentAsync(_path, HighWatermark);
+            await EnsureStillWriterAsync();
             active = new Segment(HighWatermark) { OpenedAt = time.GetUtcNow() };
             _segments.Add(active);
         }
@@ -383,14 +461,84 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
     }
 
     /// <summary>Writes the index checkpoint of a segment that takes no more appends.</summary>
-    private async Task SealAsync(Segment segment)
+    private async Task WriteCheckpointAsync(Segment segment)
     {
-        var entries = SegmentIndex.Sparse(_index.Where(e => e.FirstOffset >= segment.BaseOffset && e.FirstOffset < HighWatermark), options.IndexIntervalBytes);
-        var checkpoint = new SegmentIndex(segment.BaseOffset, HighWatermark, segment.Length, entries, _producers.Export());
+        var next = _segments[^1] == segment ? HighWatermark : _segments[_segments.IndexOf(segment) + 1].BaseOffset;
+        var entries = SegmentIndex.Sparse(_index.Where(e => e.FirstOffset >= segment.BaseOffset && e.FirstOffset < next), options.IndexIntervalBytes);
+        var checkpoint = new SegmentIndex(segment.BaseOffset, next, segment.Length, entries, _producers.Export());
         await store.WriteIndexAsync(_path, segment.BaseOffset, checkpoint.Encode());
     }
 
+    /// <summary>Fails for good when another writer claimed the partition since this one did.</summary>
+    private async Task EnsureStillWriterAsync()
+    {
+        var current = await store.ReadWriterEpochAsync(_path);
+        if (current != _writerEpoch)
+        {
+            Log.WriterFenced(logger, _path, _writerEpoch, current);
+            _failure = new NotLeaderOrFollowerException(partition.Topic, partition.Partition, _writerEpoch, current);
+            Fail([.. _pending], _failure);
+            _pending.Clear();
+            throw _failure;
+        }
+    }
+
     private async Task RecoverAsync()
+    {
+        // 1. Claim the partition (first recovery), or confirm this writer still holds it (after a failed append).
+        if (_writerEpoch == 0)
+        {
+            _writerEpoch = await store.ClaimWriterAsync(_path);
+            Log.WriterClaimed(logger, _path, _writerEpoch);
+        }
+        else
+        {
+            await EnsureStillWriterAsync();
+        }
+        for (var attempt = 1; ; attempt++)
+        {
+            // 2. Seal every open segment: a previous writer's appends fail from here on, and lengths are final.
+            var stored = new List<LogSegmentInfo>();
+            foreach (var info in await store.ListSegmentsAsync(_path))
+            {
+                stored.Add(info.IsSealed ? info : info with { Length = await store.SealSegmentAsync(_path, info.BaseOffset), IsSealed = true });
+            }
+            // 3. Rebuild the index.
+            await RebuildAsync(stored);
+            // 4. A fresh active segment at the high watermark, created only if absent. An empty last segment holds
+            //    nothing, so it gives way to the new one (sealed, it cannot fill up meanwhile).
+            if (_segments.Count > 0 && _segments[^1] is { Length: 0 } empty && empty.BaseOffset == HighWatermark)
+            {
+                await store.DeleteSegmentAsync(_path, empty.BaseOffset);
+                _segments.RemoveAt(_segments.Count - 1);
+            }
+            try
+            {
+                await store.CreateSegmentAsync(_path, HighWatermark);
+            }
+            catch (LogWriteConflictException e) when (e.Conflict == LogWriteConflict.SegmentExists && attempt < 5)
+            {
+                // Someone created it after this listing: a newer writer (then the check fences this one), or a
+                // fenced one (then the next pass seals and replaces its empty segment).
+                await EnsureStillWriterAsync();
+                continue;
+            }
+            _segments.Add(new Segment(HighWatermark) { OpenedAt = time.GetUtcNow() });
+            if (_segments.Count == 1)
+            {
+                LogStartOffset = HighWatermark;
+            }
+            // 5. Confirm: a claimant that came after this read lists the new segment and seals it.
+            await EnsureStillWriterAsync();
+            return;
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds segments, index, watermarks and producer state from sealed segments: checkpoints where they match
+    /// their segment, scans otherwise (then checkpointed). Never truncates: damage, overlaps and gaps quarantine.
+    /// </summary>
+    private async Task RebuildAsync(List<LogSegmentInfo> stored)
     {
         _segments.Clear();
         _index.Clear();
@@ -398,30 +546,26 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
         _tailCacheOrder.Clear();
         _tailCacheBytes = 0;
         _producers.Clear();
-        var stored = await store.ListSegmentsAsync(_path);
-        if (stored.Count == 0)
-        {
-            await store.CreateSegmentAsync(_path, 0);
-            _segments.Add(new Segment(0) { OpenedAt = time.GetUtcNow() });
-            LogStartOffset = HighWatermark = 0;
-            return;
-        }
-
-        LogStartOffset = stored[0].BaseOffset;
+        LogStartOffset = HighWatermark = stored.Count == 0 ? 0 : stored[0].BaseOffset;
         var next = LogStartOffset;
-        var tornTail = false;
         var scannedBytes = 0L;
-        for (var i = 0; i < stored.Count; i++)
+        foreach (var info in stored)
         {
-            var info = stored[i];
-            if (info.BaseOffset != next)
+            if (_segments.Count > 0 && info.BaseOffset != next)
             {
-                Log.SegmentGap(logger, _path, next, info.BaseOffset);
-                next = info.BaseOffset;
+                if (info.Length == 0 && info.BaseOffset < next)
+                {
+                    // Created by a writer that was fenced before it appended (see the class remarks).
+                    await store.DeleteSegmentAsync(_path, info.BaseOffset);
+                    Log.StraySegmentRemoved(logger, _path, info.BaseOffset);
+                    continue;
+                }
+                throw Quarantine(info.BaseOffset < next
+                    ? $"segment {info.BaseOffset} overlaps offsets {info.BaseOffset}..{next - 1} of the segment before it"
+                    : $"offsets {next}..{info.BaseOffset - 1} are missing between segments");
             }
             var segment = new Segment(info.BaseOffset);
-            var sealedSegment = i < stored.Count - 1;
-            if (sealedSegment && await ReadCheckpointAsync(info) is { } checkpoint)
+            if (await ReadCheckpointAsync(info) is { } checkpoint)
             {
                 foreach (var entry in checkpoint.Entries)
                 {
@@ -436,9 +580,22 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
             {
                 var data = await ReadWholeAsync(info);
                 scannedBytes += data.Length;
-                var valid = RecordBatch.ScanValidPrefix(data, info.BaseOffset, out var segmentNext);
+                if (data.Length != info.Length)
+                {
+                    throw Quarantine($"segment {info.BaseOffset} is sealed at {info.Length} bytes but {data.Length} could be read");
+                }
+                var scan = RecordBatch.ScanSegment(data, info.BaseOffset);
+                if (scan.End == SegmentScanEnd.Corrupt)
+                {
+                    throw Quarantine($"segment {info.BaseOffset} is damaged {scan.Problem}");
+                }
+                if (scan.End == SegmentScanEnd.TornTail)
+                {
+                    // An incomplete last batch: a write that never finished, so never acknowledged. Sealed, it stays as is.
+                    Log.TornTail(logger, _path, info.BaseOffset, scan.ValidLength, data.Length);
+                }
                 var position = 0;
-                while (position < valid && RecordBatch.TryReadHeader(data.AsSpan(position, valid - position), out var header))
+                while (position < scan.ValidLength && RecordBatch.TryReadHeader(data.AsSpan(position, scan.ValidLength - position), out var header))
                 {
                     var entry = new IndexEntry(header.BaseOffset, header.LastOffset + 1, position, header.TotalSize, header.MaxTimestamp);
                     segment.Append(entry);
@@ -450,16 +607,10 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
                     position += header.TotalSize;
                 }
                 segment.Length = data.Length;
-                tornTail = valid < data.Length;
-                if (tornTail)
+                next = scan.NextOffset;
+                if (data.Length > 0)
                 {
-                    Log.TornTail(logger, _path, info.BaseOffset, valid, data.Length);
-                }
-                next = segmentNext;
-                if (sealedSegment && !tornTail)
-                {
-                    // A segment sealed without its checkpoint (a crash in between): write it now, once.
-                    HighWatermark = next;
+                    // Sealed now, so the checkpoint is final: the next recovery reads it instead of the segment.
                     var entries = SegmentIndex.Sparse(_index.Where(e => e.FirstOffset >= info.BaseOffset), options.IndexIntervalBytes);
                     await store.WriteIndexAsync(_path, info.BaseOffset,
                         new SegmentIndex(info.BaseOffset, next, data.Length, entries, _producers.Export()).Encode());
@@ -468,22 +619,14 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
             _segments.Add(segment);
         }
         HighWatermark = next;
-        if (tornTail)
-        {
-            // Bytes after the last valid batch were never acknowledged; appending after them would hide
-            // new batches behind garbage, so continue in a fresh segment.
-            await SealAsync(_segments[^1]);
-            await store.CreateSegmentAsync(_path, HighWatermark);
-            _segments.Add(new Segment(HighWatermark) { OpenedAt = time.GetUtcNow() });
-        }
-        else
-        {
-            // The active segment's age is unknown after a restart; its first record's timestamp is the best estimate.
-            var active = _segments[^1];
-            var now = time.GetUtcNow();
-            active.OpenedAt = active.FirstTimestamp < 0 ? now : DateTimeOffset.FromUnixTimeMilliseconds(Math.Min(active.FirstTimestamp, now.ToUnixTimeMilliseconds()));
-        }
         Log.Recovered(logger, _path, LogStartOffset, HighWatermark, _segments.Count, scannedBytes);
+    }
+
+    private CorruptLogException Quarantine(string detail)
+    {
+        Log.Quarantined(logger, _path, detail);
+        _failure = new CorruptLogException(partition.Topic, partition.Partition, detail);
+        return (CorruptLogException)_failure;
     }
 
     private async Task<SegmentIndex?> ReadCheckpointAsync(LogSegmentInfo info)
@@ -496,7 +639,23 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, Lo
         try
         {
             var checkpoint = SegmentIndex.Decode(bytes);
-            return checkpoint.BaseOffset == info.BaseOffset && checkpoint.Length <= info.Length ? checkpoint : null;
+            if (checkpoint.BaseOffset != info.BaseOffset)
+            {
+                Log.BadCheckpoint(logger, _path, info.BaseOffset, $"it is of segment {checkpoint.BaseOffset}");
+                return null;
+            }
+            if (checkpoint.Length > info.Length)
+            {
+                throw Quarantine($"segment {info.BaseOffset} is {info.Length} bytes but its checkpoint covers {checkpoint.Length}: acknowledged bytes are missing");
+            }
+            if (checkpoint.Length < info.Length)
+            {
+                // Bytes were appended after the checkpoint was taken (by a writer that did not know of it): rescan, so
+                // they are neither dropped nor given offsets that the next segment already uses (the continuity check).
+                Log.BadCheckpoint(logger, _path, info.BaseOffset, $"it covers {checkpoint.Length} of {info.Length} bytes");
+                return null;
+            }
+            return checkpoint;
         }
         catch (CorruptRecordException e)
         {

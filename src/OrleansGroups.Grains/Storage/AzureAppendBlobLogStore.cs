@@ -9,7 +9,9 @@ namespace OrleansGroups.Storage;
 /// <summary>
 /// Partition logs as Azure append blobs: <c>{prefix}logs/{topic}/{partition:D5}/{baseOffset:D20}.log</c>.
 /// Every append is one append-block call guarded by <c>If-Append-Position-Equal</c>, so a write is atomic,
-/// a second writer is fenced, and a retried write never lands twice.
+/// a second writer is fenced, and a retried write never lands twice. Segments are created with <c>If-None-Match: *</c>,
+/// sealed with the append blob seal operation, and the writer epoch is a small blob <c>writer</c> beside them,
+/// updated with <c>If-Match</c>.
 /// </summary>
 public sealed class AzureAppendBlobLogStore : ILogStore
 {
@@ -26,6 +28,32 @@ public sealed class AzureAppendBlobLogStore : ILogStore
     }
 
     /// <inheritdoc />
+    public async Task<long> ClaimWriterAsync(string partitionPath, CancellationToken cancellationToken = default)
+    {
+        await EnsureContainerAsync(cancellationToken);
+        var writer = WriterBlob(partitionPath);
+        // Compare-and-set on the blob's ETag: two claimants racing both succeed in turn, never with the same epoch.
+        for (var attempt = 0; ; attempt++)
+        {
+            var (epoch, etag) = await ReadWriterAsync(writer, cancellationToken);
+            var conditions = etag is { } known ? new BlobRequestConditions { IfMatch = known } : new BlobRequestConditions { IfNoneMatch = ETag.All };
+            try
+            {
+                await writer.UploadAsync(BinaryData.FromString((epoch + 1).ToString(CultureInfo.InvariantCulture)),
+                    new BlobUploadOptions { Conditions = conditions }, cancellationToken);
+                return epoch + 1;
+            }
+            catch (RequestFailedException e) when ((e.Status is 409 or 412) && attempt < 20)
+            {
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<long> ReadWriterEpochAsync(string partitionPath, CancellationToken cancellationToken = default) =>
+        (await ReadWriterAsync(WriterBlob(partitionPath), cancellationToken)).Epoch;
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<LogSegmentInfo>> ListSegmentsAsync(string partitionPath, CancellationToken cancellationToken = default)
     {
         await EnsureContainerAsync(cancellationToken);
@@ -37,7 +65,7 @@ public sealed class AzureAppendBlobLogStore : ILogStore
             if (name.EndsWith(".log", StringComparison.Ordinal) &&
                 long.TryParse(name.AsSpan(0, name.Length - 4), NumberStyles.None, CultureInfo.InvariantCulture, out var baseOffset))
             {
-                segments.Add(new LogSegmentInfo(baseOffset, blob.Properties.ContentLength ?? 0));
+                segments.Add(new LogSegmentInfo(baseOffset, blob.Properties.ContentLength ?? 0, blob.Properties.IsSealed ?? false));
             }
         }
         segments.Sort((a, b) => a.BaseOffset.CompareTo(b.BaseOffset));
@@ -48,7 +76,31 @@ public sealed class AzureAppendBlobLogStore : ILogStore
     public async Task CreateSegmentAsync(string partitionPath, long baseOffset, CancellationToken cancellationToken = default)
     {
         await EnsureContainerAsync(cancellationToken);
-        await Blob(partitionPath, baseOffset).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        try
+        {
+            await Blob(partitionPath, baseOffset).CreateAsync(
+                new AppendBlobCreateOptions { Conditions = new AppendBlobRequestConditions { IfNoneMatch = ETag.All } }, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            throw new LogWriteConflictException(LogWriteConflict.SegmentExists, $"Segment {partitionPath}@{baseOffset} already exists.", e);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<long> SealSegmentAsync(string partitionPath, long baseOffset, CancellationToken cancellationToken = default)
+    {
+        var blob = Blob(partitionPath, baseOffset);
+        try
+        {
+            await blob.SealAsync(cancellationToken: cancellationToken);
+            // Sealed, so the length read now is final.
+            return (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value.ContentLength;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            throw new LogWriteConflictException(LogWriteConflict.SegmentMissing, $"Segment {partitionPath}@{baseOffset} does not exist.", e);
+        }
     }
 
     /// <inheritdoc />
@@ -65,8 +117,16 @@ public sealed class AzureAppendBlobLogStore : ILogStore
         }
         catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.AppendPositionConditionNotMet || e.Status == 412)
         {
-            throw new LogAppendConflictException(
+            throw new LogWriteConflictException(LogWriteConflict.LengthMismatch,
                 $"Segment {partitionPath}@{baseOffset} is not {expectedLength} bytes long: another write landed.", e);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            throw new LogWriteConflictException(LogWriteConflict.SegmentMissing, $"Segment {partitionPath}@{baseOffset} does not exist.", e);
+        }
+        catch (RequestFailedException e) when (e.Status == 409 && e.ErrorCode == SealedErrorCode)
+        {
+            throw new LogWriteConflictException(LogWriteConflict.Sealed, $"Segment {partitionPath}@{baseOffset} is sealed.", e);
         }
     }
 
@@ -117,6 +177,25 @@ public sealed class AzureAppendBlobLogStore : ILogStore
             return null;
         }
     }
+
+    /// <summary>The error code of an append to a sealed append blob (not in <see cref="BlobErrorCode"/>).</summary>
+    private const string SealedErrorCode = "BlobIsSealed";
+
+    private static async Task<(long Epoch, ETag? ETag)> ReadWriterAsync(BlobClient writer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await writer.DownloadContentAsync(cancellationToken);
+            var epoch = long.Parse(result.Value.Content.ToString(), NumberStyles.None, CultureInfo.InvariantCulture);
+            return (epoch, result.Value.Details.ETag);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return (0, null);
+        }
+    }
+
+    private BlobClient WriterBlob(string partitionPath) => _container.GetBlobClient($"{Folder(partitionPath)}writer");
 
     private BlobClient IndexBlob(string partitionPath, long baseOffset) =>
         _container.GetBlobClient($"{Folder(partitionPath)}{baseOffset:D20}.index");
