@@ -1,6 +1,8 @@
+using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using OrleansGroups.Client;
 using OrleansGroups.Core.Errors;
+using OrleansGroups.Core.Log;
 using OrleansGroups.Core.Topics;
 using OrleansGroups.TestKit;
 
@@ -94,6 +96,48 @@ public abstract class AdminClientTests(ClusterFixture fixture) : ClusterTestBase
         var first = await consumer.ConsumeAsync(Deadline);
         Assert.Equal(("new", 0L), (first?.ValueAsString, first?.Offset));
         Assert.Null(await consumer.ConsumeAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
+    public async Task DeleteTopic_RacingAppends_AcknowledgesNoneIntoTheDeletedLog_AndTheRecreatedTopicStartsEmpty()
+    {
+        IAdminClient admin = Admin;
+        var topic = NewName("race");
+        await admin.CreateTopicAsync(topic, 1);
+        var partition = Fixture.Cluster.Client.GetGrain<IPartitionGrain>(GrainKeys.Partition(new TopicPartition(topic, 0)));
+        await partition.Append(RecordBatch.Encode(0, [new ProducerRecord(null, "warm"u8.ToArray(), null, 1_000)]));
+
+        // 1. Appends keep arriving (many queue behind the one in storage) while the topic is deleted.
+        using var stop = new CancellationTokenSource();
+        var outcomes = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var appenders = Enumerable.Range(0, 8).Select(a => Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested && i < 2_000; i++)
+            {
+                try
+                {
+                    await partition.Append(RecordBatch.Encode(0, [new ProducerRecord(null, Encoding.UTF8.GetBytes($"{a}-{i}"), null, 1_000)]));
+                    outcomes.Add("acknowledged");
+                }
+                catch (UnknownTopicException)
+                {
+                    outcomes.Add("unknown topic");
+                }
+            }
+        })).ToList();
+        await Wait.UntilAsync(() => outcomes.Count >= 20, TimeSpan.FromSeconds(20), "appends are flowing");
+        await admin.DeleteTopicAsync(topic);
+        await Wait.UntilAsync(() => outcomes.Contains("unknown topic"), TimeSpan.FromSeconds(20), "appends see the deletion");
+        stop.Cancel();
+        await Task.WhenAll(appenders);
+
+        // 2. The topic created again with the name holds nothing of the old one, and takes appends from offset 0.
+        await admin.CreateTopicAsync(topic, 1);
+        Assert.Equal([(0, 0L, 0L)], (await admin.DescribeTopicAsync(topic)).Partitions.Select(p => (p.Partition, p.LogStartOffset, p.LogEndOffset)));
+        var fresh = await partition.Append(RecordBatch.Encode(0, [new ProducerRecord(null, "new"u8.ToArray(), null, 1_000)]));
+        var fetched = RecordBatch.Decode((await partition.Fetch(0, 1 << 20, 0)).Batches).ToList();
+        Assert.Equal(0, fresh.BaseOffset);
+        Assert.Equal(["new"], fetched.Select(r => Encoding.UTF8.GetString(r.Value)));
     }
 
     [Fact]

@@ -417,7 +417,8 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, lo
             // re-reads nothing: its recovery would only find the newer epoch again.
             _needsRecovery = true;
             Log.AppendFailed(logger, _path, e);
-            Fail(items, e);
+            // Closed meanwhile (topic deletion sealed the segment under this write): say why, not how.
+            Fail(items, _failure ?? e);
         }
     }
 
