@@ -48,6 +48,11 @@ public enum OrleansGroupsErrorCode
     MaxPollIntervalExceeded,
     /// <summary>A producer gave up on a batch after its delivery timeout (Kafka's "message timed out"): the outcome of the last try is unknown.</summary>
     DeliveryTimedOut,
+    /// <summary>
+    /// The group activation that answered is not the live one (Kafka's NOT_COORDINATOR): another activation wrote the
+    /// group's state since it last did. Nothing was applied; retry, and the request reaches the live group. Retriable.
+    /// </summary>
+    NotCoordinator,
 }
 
 /// <summary>
@@ -66,7 +71,7 @@ public class OrleansGroupsException : Exception
     public OrleansGroupsErrorCode Code { get; }
 
     /// <summary>True when retrying the same request later may succeed.</summary>
-    public virtual bool IsRetriable => Code == OrleansGroupsErrorCode.StorageUnavailable;
+    public virtual bool IsRetriable => Code is OrleansGroupsErrorCode.StorageUnavailable or OrleansGroupsErrorCode.NotCoordinator;
 }
 
 /// <summary>The topic name breaks Kafka's rules: 1–249 characters of [a-zA-Z0-9._-], not "." or "..".</summary>
@@ -236,6 +241,20 @@ public sealed class DeliveryTimeoutException(string topic, int partition, TimeSp
 [GenerateSerializer]
 public sealed class StorageUnavailableException(string message, Exception? inner = null)
     : OrleansGroupsException(OrleansGroupsErrorCode.StorageUnavailable, message, inner);
+
+/// <summary>
+/// The group activation that answered found the stored group newer than its own (an ETag mismatch): a second
+/// activation of the group exists or existed, as Orleans allows during a split brain. This one applied nothing, gave no
+/// assignment and is deactivating; a retry reaches the live activation (Kafka's NOT_COORDINATOR).
+/// </summary>
+[GenerateSerializer]
+public sealed class NotCoordinatorException(string groupId, Exception? inner = null)
+    : OrleansGroupsException(OrleansGroupsErrorCode.NotCoordinator,
+        $"This activation of group '{groupId}' is stale (the stored group changed behind it); nothing was applied, retry.", inner)
+{
+    /// <summary>The group.</summary>
+    [Id(0)] public string GroupId { get; } = groupId;
+}
 
 /// <summary>
 /// An idempotent producer's batch skipped sequence numbers (a batch between was lost), or is an old duplicate
