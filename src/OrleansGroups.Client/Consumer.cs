@@ -92,10 +92,17 @@ public sealed class Consumer : IConsumer
     /// </summary>
     public Func<IReadOnlyList<TopicPartition>, Task>? OnPartitionsRevoking { get; set; }
 
-    /// <summary>Raised after partitions are taken away, before the release is confirmed to the group.</summary>
+    /// <summary>
+    /// Raised after partitions are taken away and (with auto-commit) their consumed positions committed, before the
+    /// release is confirmed to the group.
+    /// </summary>
     public event Action<IReadOnlyList<TopicPartition>>? PartitionsRevoked;
 
-    /// <summary>Raised when the group fenced this member: its partitions were lost without a commit.</summary>
+    /// <summary>
+    /// Raised when partitions went without a commit of what was handed out: the group fenced or evicted this member, or
+    /// (with auto-commit) the commit of revoked partitions still failed after its retries. Their next owner starts from
+    /// the last commit that landed and repeats the records handed out since.
+    /// </summary>
     public event Action<IReadOnlyList<TopicPartition>>? PartitionsLost;
 
     /// <summary>Subscribes to one topic.</summary>
@@ -766,6 +773,7 @@ public sealed class Consumer : IConsumer
                 // The application's failure must not stall the group: the partitions are released regardless.
             }
         }
+        var committed = true;
         await _commitGate.WaitAsync();
         try
         {
@@ -777,7 +785,7 @@ public sealed class Consumer : IConsumer
                     .Select(f => new PartitionOffset(f.Partition, f.ConsumedPosition)).ToList();
                 if (offsets.Count > 0)
                 {
-                    await _group.Commit(new CommitRequest(MemberId, MemberEpoch, offsets));
+                    committed = await CommitRevokedAsync(offsets);
                 }
             }
         }
@@ -785,7 +793,56 @@ public sealed class Consumer : IConsumer
         {
             _commitGate.Release();
         }
-        PartitionsRevoked?.Invoke(revoked);
+        if (committed)
+        {
+            PartitionsRevoked?.Invoke(revoked);
+        }
+        else
+        {
+            // The next owner starts from the last commit that made it and repeats what this consumer handed out since.
+            PartitionsLost?.Invoke(revoked);
+        }
+    }
+
+    /// <summary>First pause between tries of a revocation commit; it doubles up to <see cref="RevocationCommitMaxBackoff"/>.</summary>
+    private static readonly TimeSpan RevocationCommitBackoff = TimeSpan.FromMilliseconds(50);
+
+    private static readonly TimeSpan RevocationCommitMaxBackoff = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Commits the positions of revoked partitions before they are released, retrying a retriable failure with backoff
+    /// (50 ms doubling to 1 s). The budget is min(rebalance timeout, session timeout / 2): the group waits a rebalance
+    /// timeout for the release, and the heartbeat loop is here meanwhile, so half a session leaves the member time to
+    /// heartbeat before the group would evict it (defaults: min(5 min, 22.5 s) = 22.5 s, about 27 tries).
+    /// Returns false when the commit did not land: a non-retriable error (the member was fenced or evicted, so the
+    /// partitions are someone else's already) or the budget ran out.
+    /// </summary>
+    private async Task<bool> CommitRevokedAsync(List<PartitionOffset> offsets)
+    {
+        var budget = TimeSpan.FromTicks(Math.Min(_options.RebalanceTimeout.Ticks, _options.SessionTimeout.Ticks / 2));
+        var giveUpAt = DateTimeOffset.UtcNow + budget;
+        var backoff = RevocationCommitBackoff;
+        while (true)
+        {
+            try
+            {
+                await _group.Commit(new CommitRequest(MemberId, MemberEpoch, offsets));
+                return true;
+            }
+            catch (OrleansGroupsException e) when (!e.IsRetriable)
+            {
+                return false;
+            }
+            catch (Exception) when (DateTimeOffset.UtcNow + backoff < giveUpAt && !_stopping.IsCancellationRequested)
+            {
+                await DelayAsync(backoff, _stopping.Token);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, RevocationCommitMaxBackoff.Ticks));
+            }
+            catch (Exception)
+            {
+                return false;
+            }
+        }
     }
 
     private async Task AssignAsync(List<TopicPartition> added)

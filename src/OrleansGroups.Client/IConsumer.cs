@@ -24,10 +24,13 @@ public interface IConsumer : IAsyncDisposable
     /// <summary>Raised after partitions are assigned.</summary>
     event Action<IReadOnlyList<TopicPartition>>? PartitionsAssigned;
 
-    /// <summary>Raised after partitions are taken away.</summary>
+    /// <summary>Raised after partitions are taken away (with auto-commit, once their consumed positions are committed).</summary>
     event Action<IReadOnlyList<TopicPartition>>? PartitionsRevoked;
 
-    /// <summary>Raised when partitions were lost without a commit (the member was fenced or evicted).</summary>
+    /// <summary>
+    /// Raised when partitions were lost without a commit: the member was fenced or evicted, or the commit of revoked
+    /// partitions kept failing through its retries. The next owner repeats what was handed out since the last commit.
+    /// </summary>
     event Action<IReadOnlyList<TopicPartition>>? PartitionsLost;
 
     /// <summary>Awaited before revoked partitions are committed and released.</summary>

@@ -11,6 +11,9 @@ namespace OrleansGroups;
 /// <summary>
 /// Thin shell over <see cref="GroupCoordinator"/>: load state, run the handler, persist the result, reply.
 /// A failed write rolls the in-memory group back and drops the activation, so nothing unpersisted is ever served.
+/// Every reply that confirms or hands out an assignment is backed by an ETag-checked write no older than the
+/// coordinator's staleness bound (<see cref="GroupCoordinator"/> remarks): a duplicate activation's write fails with an
+/// ETag mismatch, and it answers <see cref="NotCoordinatorException"/> and deactivates instead of confirming.
 /// </summary>
 internal sealed class ConsumerGroupGrain(
     [PersistentState("group", StorageNames.State)] IPersistentState<GroupSnapshot> state,
@@ -51,7 +54,7 @@ internal sealed class ConsumerGroupGrain(
         var counts = await PartitionCountsAsync(_coordinator.SubscribedTopics(request.SubscribedTopics));
         _rungAndNotYetHeard.Remove(request.MemberId);
         var result = _coordinator.Heartbeat(request, counts);
-        await PersistAsync(result.Events);
+        await PersistAsync(result.Events, result.MustConfirm);
         RingMembersThatCanProgress(result.Events.Count, request.MemberId);
         return result.Response;
     }
@@ -190,14 +193,18 @@ internal sealed class ConsumerGroupGrain(
         return _partitionCounts;
     }
 
-    /// <summary>Saves what the events changed; a deleted group's state and registry entry are removed instead.</summary>
-    private async Task PersistAsync(IReadOnlyList<GroupEvent> events)
+    /// <summary>
+    /// Saves what the events changed, or with <paramref name="confirm"/> writes the group unchanged but for its members'
+    /// last-seen times, so the reply is backed by a successful ETag-checked write; a deleted group's state and registry
+    /// entry are removed instead.
+    /// </summary>
+    private async Task PersistAsync(IReadOnlyList<GroupEvent> events, bool confirm = false)
     {
-        if (events.Count == 0)
+        if (events.Count == 0 && !confirm)
         {
             return;
         }
-        var deleted = events[^1] is GroupDeleted;
+        var deleted = events.Count > 0 && events[^1] is GroupDeleted;
         var previous = state.State;
         try
         {
@@ -207,8 +214,9 @@ internal sealed class ConsumerGroupGrain(
             }
             else
             {
-                state.State = _coordinator.Model.ToSnapshot();
+                state.State = _coordinator.ToSnapshot();
                 await state.WriteStateAsync();
+                _coordinator.Written(state.State);
             }
         }
         catch (Exception e)
@@ -217,6 +225,11 @@ internal sealed class ConsumerGroupGrain(
             state.State = previous;
             _coordinator = NewCoordinator(previous);
             DeactivateOnIdle();
+            if (IsEtagMismatch(e))
+            {
+                // Another activation wrote the group since this one last did: this one is stale and must not answer.
+                throw new NotCoordinatorException(GroupId, e);
+            }
             throw new StorageUnavailableException($"Group '{GroupId}' could not be saved ({e.GetType().Name}); nothing changed.", e);
         }
         if (deleted)
@@ -239,8 +252,18 @@ internal sealed class ConsumerGroupGrain(
         _registered = false;
     }
 
-    private GroupCoordinator NewCoordinator(GroupSnapshot snapshot) => new(
-        ConsumerGroupModel.FromSnapshot(GroupId, snapshot, options.Value.Groups.Assignor),
-        options.Value.Groups.Coordinator,
-        time);
+    private static bool IsEtagMismatch(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is Orleans.Storage.InconsistentStateException)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private GroupCoordinator NewCoordinator(GroupSnapshot snapshot) =>
+        GroupCoordinator.FromSnapshot(GroupId, snapshot, options.Value.Groups.Assignor, options.Value.Groups.Coordinator, time);
 }

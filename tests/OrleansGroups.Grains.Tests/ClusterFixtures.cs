@@ -72,7 +72,45 @@ public abstract class ClusterFixture : IAsyncLifetime
                 o.Groups.MetadataRefreshInterval = TimeSpan.FromMilliseconds(200);
                 o.Groups.Coordinator = new() { HeartbeatIntervalMs = 100, ReconcilingHeartbeatIntervalMs = 20, MinSessionTimeoutMs = 500 };
             });
+            silo.AddIncomingGrainCallFilter(CommitFaults.FilterAsync);
         }
+    }
+}
+
+/// <summary>
+/// Makes the next commits of a group fail with a retriable StorageUnavailable before they reach the group, as a storage
+/// outage would: a fault injected in the commit path. The silos run in the test process, so a static switch reaches them.
+/// </summary>
+public static class CommitFaults
+{
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> Remaining = new(StringComparer.Ordinal);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> Failed = new(StringComparer.Ordinal);
+
+    /// <summary>The next <paramref name="count"/> commits to <paramref name="groupId"/> fail.</summary>
+    public static void FailNext(string groupId, int count) => Remaining[groupId] = count;
+
+    /// <summary>How many commits to <paramref name="groupId"/> were failed on purpose.</summary>
+    public static int FailedCount(string groupId) => Failed.GetValueOrDefault(groupId);
+
+    /// <summary>Commits to <paramref name="groupId"/> go through again.</summary>
+    public static void Clear(string groupId) => Remaining.TryRemove(groupId, out _);
+
+    internal static Task FilterAsync(IIncomingGrainCallContext context)
+    {
+        if (context.InterfaceMethod?.Name == nameof(IConsumerGroupGrain.Commit) &&
+            context.InterfaceMethod.DeclaringType == typeof(IConsumerGroupGrain))
+        {
+            var groupId = context.TargetId.Key.ToString()!;
+            while (Remaining.TryGetValue(groupId, out var left) && left > 0)
+            {
+                if (Remaining.TryUpdate(groupId, left - 1, left))
+                {
+                    Failed.AddOrUpdate(groupId, 1, (_, n) => n + 1);
+                    throw new Core.Errors.StorageUnavailableException($"Injected commit fault for group '{groupId}'.");
+                }
+            }
+        }
+        return context.Invoke();
     }
 }
 

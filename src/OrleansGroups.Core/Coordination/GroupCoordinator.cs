@@ -7,10 +7,19 @@ using OrleansGroups.Core.Topics;
 namespace OrleansGroups.Core.Coordination;
 
 /// <summary>Events a handler produced (already applied to the model) and its reply.</summary>
-public readonly record struct GroupResult<T>(IReadOnlyList<GroupEvent> Events, T Response)
+/// <param name="Events">What changed, already applied.</param>
+/// <param name="Response">The reply.</param>
+/// <param name="MustConfirm">
+/// True when the reply confirms an assignment the group may no longer back from memory: the host must write the
+/// group (ETag-checked, see <see cref="GroupCoordinator.ToSnapshot"/>) before replying, even with no event.
+/// </param>
+public readonly record struct GroupResult<T>(IReadOnlyList<GroupEvent> Events, T Response, bool MustConfirm = false)
 {
     /// <summary>True when the handler changed the group, which must then be persisted.</summary>
     public bool Changed => Events.Count > 0;
+
+    /// <summary>True when the host must write the group before replying: it changed, or the reply needs a fresh write behind it.</summary>
+    public bool MustPersist => Changed || MustConfirm;
 }
 
 /// <summary>
@@ -18,21 +27,44 @@ public readonly record struct GroupResult<T>(IReadOnlyList<GroupEvent> Events, T
 /// following Kafka's KIP-848 protocol (with KIP-345 static members and KIP-211 offsets retention): the group computes a target assignment server-side, and each member converges
 /// to it incrementally — a partition reaches its new owner only after the previous owner released it, and
 /// members whose partitions do not move never pause. Pure: time comes from the injected
-/// <see cref="TimeProvider"/>, and session deadlines are kept in memory (a reloaded group restarts every clock).
+/// <see cref="TimeProvider"/>.
 /// </summary>
+/// <remarks>
+/// <para><b>One live group state.</b> Orleans may run two activations of one group for a while (a silo paused past
+/// its membership timeout, then resumed). Every change is an ETag-checked write, so only one of them can change the
+/// group; but a heartbeat that changes nothing would confirm the member's assignment from memory, and a stale
+/// activation could go on confirming assignments the live one already moved. So a reply is backed by storage: it may
+/// come from memory only while the member's last-seen time <i>as last written</i> is at most
+/// <c>S = min(MaxConfirmationStalenessMs, session / 3)</c> old; otherwise the heartbeat asks the host for a write
+/// (<see cref="GroupResult{T}.MustConfirm"/>), which records every member's last-seen and fails on a stale activation.</para>
+/// <para><b>Liveness survives a move.</b> Session clocks are kept as last-seen times and written with the group. A
+/// reloaded group gives each member until <c>last-seen + session + S</c>. Why that is safe and tight: any confirmation
+/// the old activation gave at time c came with a written last-seen ≥ c − S, so the new deadline is ≥ c + session,
+/// which is when the member itself gives its partitions up without a confirmation (no partition is handed to a new
+/// owner while the old one may still consume). And a member that died at h had a written last-seen ≥ h − S, so it is
+/// evicted by h + session + S. Worked example with the defaults (session 45 s, S = 10 s): a member last heard at
+/// 12:00:00 whose last-seen was written at 11:59:52 is evicted by a reloaded group at 12:00:47 at the latest (45 + 10 s
+/// after 11:59:52), never before 12:00:45.</para>
+/// </remarks>
 public sealed class GroupCoordinator
 {
     private readonly GroupCoordinatorOptions _options;
     private readonly TimeProvider _time;
     private readonly Dictionary<string, DateTimeOffset> _sessionDeadlines = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _revocationDeadlines = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
+    private Dictionary<string, DateTimeOffset> _writtenLastSeen = new(StringComparer.Ordinal);
     private List<GroupEvent> _pending = [];
 
     /// <summary>The member epoch of a simple (admin) commit, which only an empty group accepts.</summary>
     public const int AdminMemberEpoch = -1;
 
-    /// <summary>Wraps a model; every member gets a fresh session deadline.</summary>
-    public GroupCoordinator(ConsumerGroupModel model, GroupCoordinatorOptions options, TimeProvider time)
+    /// <summary>
+    /// Wraps a model. A member with a written last-seen (<paramref name="lastSeenMs"/>, unix ms) keeps its session clock:
+    /// its deadline is last-seen + session + its confirmation staleness (see the remarks); one without gets a fresh session.
+    /// </summary>
+    public GroupCoordinator(ConsumerGroupModel model, GroupCoordinatorOptions options, TimeProvider time,
+        IReadOnlyDictionary<string, long>? lastSeenMs = null)
     {
         Model = model;
         _options = options;
@@ -40,7 +72,17 @@ public sealed class GroupCoordinator
         var now = _time.GetUtcNow();
         foreach (var member in model.Members.Values)
         {
-            _sessionDeadlines[member.MemberId] = now.AddMilliseconds(member.SessionTimeoutMs);
+            if (lastSeenMs is not null && lastSeenMs.TryGetValue(member.MemberId, out var seenMs))
+            {
+                var seen = DateTimeOffset.FromUnixTimeMilliseconds(seenMs);
+                _lastSeen[member.MemberId] = seen;
+                _writtenLastSeen[member.MemberId] = seen;
+                _sessionDeadlines[member.MemberId] = seen.AddMilliseconds(member.SessionTimeoutMs + ConfirmationStalenessMs(member));
+            }
+            else
+            {
+                _sessionDeadlines[member.MemberId] = now.AddMilliseconds(member.SessionTimeoutMs);
+            }
             if (member.State == MemberState.UnrevokedPartitions)
             {
                 _revocationDeadlines[member.MemberId] = now.AddMilliseconds(member.RebalanceTimeoutMs);
@@ -50,6 +92,40 @@ public sealed class GroupCoordinator
 
     /// <summary>The group state.</summary>
     public ConsumerGroupModel Model { get; }
+
+    /// <summary>Rebuilds a group and its members' session clocks from its persisted form.</summary>
+    public static GroupCoordinator FromSnapshot(
+        string groupId, GroupSnapshot snapshot, string defaultAssignor, GroupCoordinatorOptions options, TimeProvider time) =>
+        new(ConsumerGroupModel.FromSnapshot(groupId, snapshot, defaultAssignor), options, time, snapshot.MemberLastSeenMs);
+
+    /// <summary>
+    /// The group in its persisted form, with every member's last-seen time. After the host wrote it, it calls
+    /// <see cref="Written"/>.
+    /// </summary>
+    public GroupSnapshot ToSnapshot()
+    {
+        var snapshot = Model.ToSnapshot();
+        foreach (var member in snapshot.Members)
+        {
+            if (_lastSeen.TryGetValue(member.MemberId, out var seen))
+            {
+                snapshot.MemberLastSeenMs[member.MemberId] = seen.ToUnixTimeMilliseconds();
+            }
+        }
+        return snapshot;
+    }
+
+    /// <summary>Records that <paramref name="snapshot"/> (from <see cref="ToSnapshot"/>) is now stored: its last-seen times back later replies.</summary>
+    public void Written(GroupSnapshot snapshot) =>
+        _writtenLastSeen = snapshot.MemberLastSeenMs.ToDictionary(
+            s => s.Key, s => DateTimeOffset.FromUnixTimeMilliseconds(s.Value), StringComparer.Ordinal);
+
+    /// <summary>
+    /// How stale the written last-seen of <paramref name="member"/> may be before a reply to it needs a write:
+    /// <see cref="GroupCoordinatorOptions.MaxConfirmationStalenessMs"/>, at most a third of its session timeout.
+    /// </summary>
+    public int ConfirmationStalenessMs(GroupMember member) =>
+        Math.Min(_options.MaxConfirmationStalenessMs, member.SessionTimeoutMs / 3);
 
     /// <summary>Every topic some member subscribes to, plus <paramref name="extra"/>.</summary>
     public IReadOnlyCollection<string> SubscribedTopics(IEnumerable<string>? extra = null) =>
@@ -143,6 +219,7 @@ public sealed class GroupCoordinator
             }
         }
         _sessionDeadlines[member.MemberId] = now.AddMilliseconds(member.SessionTimeoutMs);
+        _lastSeen[member.MemberId] = now;
 
         // 2. Bump the group epoch on a membership, subscription or partition-count change.
         BumpEpochIfNeeded(membershipChanged, partitionCounts);
@@ -153,7 +230,11 @@ public sealed class GroupCoordinator
         // 4. Move this member one step toward its target.
         member = Reconcile(Model.Members[member.MemberId], request.OwnedPartitions, now);
 
-        return new(_pending, Reply(member));
+        // 5. Back the reply with storage: a change is written anyway; a bare confirmation needs a write once the member's
+        //    written last-seen is older than its staleness bound (see the class remarks), so a stale activation fails.
+        var confirmedInStorage = _writtenLastSeen.TryGetValue(member.MemberId, out var written) &&
+                                 now - written <= TimeSpan.FromMilliseconds(ConfirmationStalenessMs(member));
+        return new(_pending, Reply(member), MustConfirm: !confirmedInStorage);
     }
 
     /// <summary>
@@ -571,6 +652,7 @@ public sealed class GroupCoordinator
     {
         _sessionDeadlines.Remove(memberId);
         _revocationDeadlines.Remove(memberId);
+        _lastSeen.Remove(memberId);
     }
 
     private int ClampSessionTimeout(int requested) =>

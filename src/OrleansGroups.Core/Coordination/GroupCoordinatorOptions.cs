@@ -6,6 +6,9 @@ public sealed record GroupCoordinatorOptions
     /// <summary>Default of <see cref="DefaultSessionTimeoutMs"/>: 45 s, as Kafka's <c>session.timeout.ms</c>.</summary>
     public const int DefaultSessionTimeout = 45_000;
 
+    /// <summary>Default of <see cref="MaxConfirmationStalenessMs"/>: 10 s.</summary>
+    public const int DefaultMaxConfirmationStaleness = 10_000;
+
     /// <summary>Default of <see cref="HeartbeatIntervalMs"/>: 1 s.</summary>
     public const int DefaultHeartbeatInterval = 1_000;
 
@@ -32,4 +35,23 @@ public sealed record GroupCoordinatorOptions
 
     /// <summary>Time a member has to release revoked partitions before it is evicted (Kafka: <c>max.poll.interval.ms</c> role).</summary>
     public int DefaultRebalanceTimeoutMs { get; init; } = 300_000;
+
+    /// <summary>
+    /// How long a group may confirm a member's assignment from memory, without a storage write, after the last write
+    /// that recorded the member's last heartbeat (its "last seen"). A heartbeat that finds the member's stored last-seen
+    /// older than this writes the group (an ETag-checked write that records every member's last-seen), so a stale
+    /// duplicate activation of the group fails that write and stops confirming. The bound used for a member is the
+    /// smaller of this and a third of its session timeout.
+    /// </summary>
+    /// <remarks>
+    /// Default 10 s. It is also the grace a reloaded group adds to a member's session (last-seen + session + this), which
+    /// covers every confirmation the previous activation may have given since its last write: a member that died before
+    /// the group moved is evicted within session timeout + this of its last heartbeat.
+    /// Cost: a write records every member's last-seen, so with members heartbeating every interval I a group writes
+    /// about once per (staleness - I) whatever its size: 10 s and I = 1 s give one write per 9 s per idle group
+    /// (1,000 groups of 10 members: ~110 writes/s, where a write per heartbeat would be 10,000/s).
+    /// Tuning: keep it well above <see cref="HeartbeatIntervalMs"/> (else every heartbeat writes) and well below the
+    /// session timeout (it lengthens eviction after a move by up to this).
+    /// </remarks>
+    public int MaxConfirmationStalenessMs { get; init; } = DefaultMaxConfirmationStaleness;
 }

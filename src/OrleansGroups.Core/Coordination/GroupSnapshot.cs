@@ -27,6 +27,11 @@ public sealed class GroupSnapshot
     [Id(6)] public List<OffsetSnapshot> Offsets { get; set; } = [];
     /// <summary>See <see cref="ConsumerGroupModel.EmptySinceMs"/>.</summary>
     [Id(7)] public long? EmptySinceMs { get; set; }
+    /// <summary>
+    /// Last heartbeat of each member (unix ms) as of this write, so a reloaded group keeps its members' session clocks
+    /// (see <see cref="GroupCoordinator"/>). Empty in snapshots written before it existed: every clock then restarts.
+    /// </summary>
+    [Id(8)] public Dictionary<string, long> MemberLastSeenMs { get; set; } = [];
 }
 
 /// <summary>Persisted form of a <see cref="GroupMember"/>.</summary>

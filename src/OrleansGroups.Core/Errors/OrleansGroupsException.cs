@@ -58,6 +58,11 @@ public enum OrleansGroupsErrorCode
     /// checkpoint that disagrees with its segment): the partition is quarantined rather than truncated, and its log says why.
     /// </summary>
     CorruptLog,
+    /// <summary>
+    /// The group activation that answered is not the live one (Kafka's NOT_COORDINATOR): another activation wrote the
+    /// group's state since it last did. Nothing was applied; retry, and the request reaches the live group. Retriable.
+    /// </summary>
+    NotCoordinator,
 }
 
 /// <summary>
@@ -76,7 +81,8 @@ public class OrleansGroupsException : Exception
     public OrleansGroupsErrorCode Code { get; }
 
     /// <summary>True when retrying the same request later may succeed.</summary>
-    public virtual bool IsRetriable => Code is OrleansGroupsErrorCode.StorageUnavailable or OrleansGroupsErrorCode.NotLeaderOrFollower;
+    public virtual bool IsRetriable => Code is OrleansGroupsErrorCode.StorageUnavailable or OrleansGroupsErrorCode.NotLeaderOrFollower
+        or OrleansGroupsErrorCode.NotCoordinator;
 }
 
 /// <summary>The topic name breaks Kafka's rules: 1–249 characters of [a-zA-Z0-9._-], not "." or "..".</summary>
@@ -246,6 +252,20 @@ public sealed class DeliveryTimeoutException(string topic, int partition, TimeSp
 [GenerateSerializer]
 public sealed class StorageUnavailableException(string message, Exception? inner = null)
     : OrleansGroupsException(OrleansGroupsErrorCode.StorageUnavailable, message, inner);
+
+/// <summary>
+/// The group activation that answered found the stored group newer than its own (an ETag mismatch): a second
+/// activation of the group exists or existed, as Orleans allows during a split brain. This one applied nothing, gave no
+/// assignment and is deactivating; a retry reaches the live activation (Kafka's NOT_COORDINATOR).
+/// </summary>
+[GenerateSerializer]
+public sealed class NotCoordinatorException(string groupId, Exception? inner = null)
+    : OrleansGroupsException(OrleansGroupsErrorCode.NotCoordinator,
+        $"This activation of group '{groupId}' is stale (the stored group changed behind it); nothing was applied, retry.", inner)
+{
+    /// <summary>The group.</summary>
+    [Id(0)] public string GroupId { get; } = groupId;
+}
 
 /// <summary>
 /// An idempotent producer's batch skipped sequence numbers (a batch between was lost), or is an old duplicate

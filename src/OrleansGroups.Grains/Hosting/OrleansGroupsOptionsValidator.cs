@@ -37,6 +37,10 @@ public sealed class OrleansGroupsOptionsValidator : IValidateOptions<OrleansGrou
         {
             failures.Add($"Groups.Coordinator.DefaultSessionTimeoutMs ({timing.DefaultSessionTimeoutMs}) should be at least 3 x HeartbeatIntervalMs ({timing.HeartbeatIntervalMs}) so two lost heartbeats do not evict a member.");
         }
+        if (timing.MaxConfirmationStalenessMs <= timing.HeartbeatIntervalMs)
+        {
+            failures.Add($"Groups.Coordinator.MaxConfirmationStalenessMs ({timing.MaxConfirmationStalenessMs}) should exceed HeartbeatIntervalMs ({timing.HeartbeatIntervalMs}), or every heartbeat writes the group; the default is {Core.Coordination.GroupCoordinatorOptions.DefaultMaxConfirmationStaleness}.");
+        }
         if (timing.MinSessionTimeoutMs > timing.MaxSessionTimeoutMs)
         {
             failures.Add("Groups.Coordinator.MinSessionTimeoutMs must not exceed MaxSessionTimeoutMs.");

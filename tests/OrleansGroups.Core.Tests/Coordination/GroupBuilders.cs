@@ -146,10 +146,15 @@ internal sealed class TestGroup
     }
 
     private TestGroup(ConsumerGroupModel model, FakeTimeProvider time, Dictionary<string, int> partitionCounts)
+        : this(new GroupCoordinator(model, GroupBuilders.Options, time), time, partitionCounts)
+    {
+    }
+
+    private TestGroup(GroupCoordinator coordinator, FakeTimeProvider time, Dictionary<string, int> partitionCounts)
     {
         Time = time;
         PartitionCounts = partitionCounts;
-        Coordinator = new GroupCoordinator(model, GroupBuilders.Options, time);
+        Coordinator = coordinator;
     }
 
     public FakeTimeProvider Time { get; }
@@ -189,6 +194,31 @@ internal sealed class TestGroup
         foreach (var (memberId, instanceId) in InstanceIds)
             reloaded.InstanceIds[memberId] = instanceId;
         return reloaded;
+    }
+
+    /// <summary>What the host last wrote (<see cref="Write"/>), or null.</summary>
+    public GroupSnapshot? Stored { get; private set; }
+
+    /// <summary>The host writes the group now, as the grain does after a change or for a confirmation.</summary>
+    public GroupSnapshot Write()
+    {
+        Stored = Coordinator.ToSnapshot();
+        Coordinator.Written(Stored);
+        return Stored;
+    }
+
+    /// <summary>The group as a new activation (after the grain moved) sees it: rebuilt from what was last written, session clocks included.</summary>
+    public TestGroup Reactivate()
+    {
+        var stored = Stored ?? throw new InvalidOperationException("Nothing was written.");
+        var reactivated = new TestGroup(
+            GroupCoordinator.FromSnapshot(GroupBuilders.GroupId, stored, Model.DefaultAssignor, GroupBuilders.Options, Time), Time, PartitionCounts)
+        {
+            Stored = stored,
+        };
+        foreach (var (memberId, view) in Views)
+            reactivated.Views[memberId] = view;
+        return reactivated;
     }
 
     public GroupResult<HeartbeatResponse> Join(string memberId, params string[] topics) =>
