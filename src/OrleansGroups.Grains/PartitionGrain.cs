@@ -16,7 +16,8 @@ namespace OrleansGroups;
 /// flight join the next write (group commit) and long-poll fetches do not block producers.
 /// </summary>
 [Reentrant]
-internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOptions> options, TimeProvider time, ILogger<PartitionGrain> logger)
+internal sealed class PartitionGrain(
+    ILogStore store, IOptions<OrleansGroupsOptions> options, TailCacheBudget tailCacheBudget, TimeProvider time, ILogger<PartitionGrain> logger)
     : Grain, IPartitionGrain
 {
     private TopicPartition _partition;
@@ -33,6 +34,12 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _partition = GrainKeys.ParsePartition(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _log?.ReleaseTailCache();
         return Task.CompletedTask;
     }
 
@@ -193,7 +200,7 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
             // Another turn may have created it while this one awaited the registry.
             if (_log is null)
             {
-                _log = new PartitionLog(store, _partition, topic.Incarnation, options.Value.Log, time, logger);
+                _log = new PartitionLog(store, _partition, topic.Incarnation, options.Value.Log, time, logger, tailCacheBudget);
                 if (_config.RetentionMs >= 0 || _config.RetentionBytes >= 0)
                 {
                     var period = options.Value.Log.RetentionCheckInterval;

@@ -63,6 +63,11 @@ public enum OrleansGroupsErrorCode
     /// group's state since it last did. Nothing was applied; retry, and the request reaches the live group. Retriable.
     /// </summary>
     NotCoordinator,
+    /// <summary>
+    /// The partition already holds as many bytes waiting for storage as it may (<c>Log.MaxQueuedAppendBytes</c>): nothing
+    /// was queued. Retriable after a short backoff; the producer's retries are the backpressure.
+    /// </summary>
+    AppendQueueFull,
 }
 
 /// <summary>
@@ -82,7 +87,7 @@ public class OrleansGroupsException : Exception
 
     /// <summary>True when retrying the same request later may succeed.</summary>
     public virtual bool IsRetriable => Code is OrleansGroupsErrorCode.StorageUnavailable or OrleansGroupsErrorCode.NotLeaderOrFollower
-        or OrleansGroupsErrorCode.NotCoordinator;
+        or OrleansGroupsErrorCode.NotCoordinator or OrleansGroupsErrorCode.AppendQueueFull;
 }
 
 /// <summary>The topic name breaks Kafka's rules: 1–249 characters of [a-zA-Z0-9._-], not "." or "..".</summary>
@@ -370,4 +375,23 @@ public sealed class CorruptLogException(string topic, int partition, string deta
     [Id(1)] public int Partition { get; } = partition;
     /// <summary>What is wrong, with the segment and byte position.</summary>
     [Id(2)] public string Detail { get; } = detail;
+}
+
+/// <summary>
+/// A partition refused a batch because the bytes already waiting for its storage append reached the bound: nothing
+/// was queued or acknowledged. Retriable: the producer backs off and sends it again.
+/// </summary>
+[GenerateSerializer]
+public sealed class AppendQueueFullException(string topic, int partition, long queuedBytes, long maxQueuedBytes)
+    : OrleansGroupsException(OrleansGroupsErrorCode.AppendQueueFull,
+        $"{topic}/{partition} has {queuedBytes} bytes waiting for storage (at most {maxQueuedBytes}); nothing was queued, retry after a backoff.")
+{
+    /// <summary>The topic.</summary>
+    [Id(0)] public string Topic { get; } = topic;
+    /// <summary>The partition.</summary>
+    [Id(1)] public int Partition { get; } = partition;
+    /// <summary>Bytes waiting when the batch came.</summary>
+    [Id(2)] public long QueuedBytes { get; } = queuedBytes;
+    /// <summary>The bound (<c>Log.MaxQueuedAppendBytes</c>).</summary>
+    [Id(3)] public long MaxQueuedBytes { get; } = maxQueuedBytes;
 }

@@ -27,6 +27,14 @@ public sealed class OrleansGroupsOptionsValidator : IValidateOptions<OrleansGrou
         {
             failures.Add($"Log.SegmentMaxBlocks is {log.SegmentMaxBlocks}; an append blob holds 1..50,000 blocks.");
         }
+        if (log.TailCacheBudgetBytes < 0)
+        {
+            failures.Add($"Log.TailCacheBudgetBytes is {log.TailCacheBudgetBytes}; use 0 (no tail cache) or more.");
+        }
+        if (log.MaxQueuedAppendBytes < log.MaxAppendBytes)
+        {
+            failures.Add($"Log.MaxQueuedAppendBytes ({log.MaxQueuedAppendBytes}) must be at least Log.MaxAppendBytes ({log.MaxAppendBytes}), or the largest batch could never queue.");
+        }
         var groups = options.Groups;
         var timing = groups.Coordinator;
         if (timing.HeartbeatIntervalMs <= 0 || timing.ReconcilingHeartbeatIntervalMs <= 0)

@@ -32,6 +32,7 @@ public static class OrleansGroupsSiloBuilderExtensions
 
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(new OrleansGroups.Partitions.TailCacheBudget(options.Log.TailCacheBudgetBytes));
         switch (options.Storage)
         {
             case StorageKind.Memory:

@@ -28,6 +28,27 @@ public sealed class LogOptions
     /// <summary>Recent appended bytes kept in memory per partition (default 4 MiB): fetches at the tail are served from here.</summary>
     public long TailCacheBytes { get; set; } = 4L << 20;
 
+    /// <summary>Default of <see cref="TailCacheBudgetBytes"/>: 256 MiB.</summary>
+    public const long DefaultTailCacheBudgetBytes = 256L << 20;
+
+    /// <summary>
+    /// All partitions of a silo together keep at most this many bytes in their tail caches (default 256 MiB; 0 turns
+    /// tail caching off). Tuning: about (partitions read at the tail per silo) × (bytes those readers lag behind), within
+    /// a tenth of the silo's memory; past the budget, tail fetches read storage instead of failing.
+    /// </summary>
+    public long TailCacheBudgetBytes { get; set; } = DefaultTailCacheBudgetBytes;
+
+    /// <summary>Default of <see cref="MaxQueuedAppendBytes"/>: 32 MiB.</summary>
+    public const long DefaultMaxQueuedAppendBytes = 32L << 20;
+
+    /// <summary>
+    /// Bytes of batches a partition holds while they wait for their storage append (default 32 MiB, in the spirit of
+    /// Kafka's <c>queued.max.request.bytes</c>). A batch that would go past it is refused at once with the retriable
+    /// <c>AppendQueueFull</c>, so producers back off instead of the silo buffering without bound. Tuning: at least
+    /// a few storage appends' worth (<see cref="MaxAppendBytes"/>), so group commit keeps its batches full.
+    /// </summary>
+    public long MaxQueuedAppendBytes { get; set; } = DefaultMaxQueuedAppendBytes;
+
     /// <summary>Roll the active segment once its first record is this old (Kafka's <c>segment.ms</c>, default 7 days), so time retention can delete it.</summary>
     public TimeSpan SegmentMaxAge { get; set; } = TimeSpan.FromDays(7);
 

@@ -23,8 +23,11 @@ namespace OrleansGroups.Partitions;
 /// checkpoint, create only if absent, confirm the epoch. A writer that confirms after a claimant claimed is fenced
 /// before it acknowledges anything in the new segment; one that confirmed before is seen by the claimant's listing.</para>
 /// </remarks>
-internal sealed class PartitionLog(ILogStore store, TopicPartition partition, long incarnation, LogOptions options, TimeProvider time, ILogger logger)
+internal sealed class PartitionLog(
+    ILogStore store, TopicPartition partition, long incarnation, LogOptions options, TimeProvider time, ILogger logger,
+    TailCacheBudget? tailCacheBudget = null)
 {
+    private readonly TailCacheBudget _budget = tailCacheBudget ?? new TailCacheBudget(long.MaxValue);
     private readonly string _path = PathOf(partition, incarnation);
     private readonly List<Segment> _segments = [];
     private readonly List<IndexEntry> _index = [];
@@ -34,6 +37,7 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, lo
     private readonly Dictionary<(long ProducerId, short Epoch, int BaseSequence, int Count), Task<AppendResult>> _inFlightByProducer = [];
     private readonly ProducerStateTable _producers = new(partition);
     private long _tailCacheBytes;
+    private long _pendingBytes;
     private bool _flushing;
     private Task _flush = Task.CompletedTask;
     private bool _needsRecovery = true;
@@ -158,6 +162,7 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, lo
         {
             return Task.FromException<AppendResult>(failure);
         }
+        // 1. A retry of a batch in flight or already written is answered without queueing anything.
         if (header.ProducerId >= 0)
         {
             if (_inFlightByProducer.TryGetValue(InFlightKey(header), out var inFlight))
@@ -169,10 +174,21 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, lo
             {
                 return Task.FromResult(new AppendResult(check.BaseOffset, header.RecordCount, check.AppendTime));
             }
+        }
+        // 2. Backpressure: a bounded queue (one batch always fits, or an oversized one could never be written).
+        if (_pending.Count > 0 && _pendingBytes + batch.Length > options.MaxQueuedAppendBytes)
+        {
+            return Task.FromException<AppendResult>(
+                new AppendQueueFullException(partition.Topic, partition.Partition, _pendingBytes, options.MaxQueuedAppendBytes));
+        }
+        // 3. Queue it; the flush loop takes everything queued into the next storage append.
+        if (header.ProducerId >= 0)
+        {
             _producers.Record(header.ProducerId, header.ProducerEpoch, header.BaseSequence, header.RecordCount, -1, -1);
         }
         var completion = new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending.Add(new PendingAppend(batch, header, completion));
+        _pendingBytes += batch.Length;
         if (header.ProducerId >= 0)
         {
             _inFlightByProducer[InFlightKey(header)] = completion.Task;
@@ -184,6 +200,9 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, lo
         return completion.Task;
     }
 
+    /// <summary>Bytes queued for the next storage appends.</summary>
+    public long QueuedBytes => _pendingBytes;
+
     /// <summary>
     /// Stops the log for good (topic deletion): queued appends fail with <paramref name="reason"/>, later calls too, and
     /// this completes once the append already in storage has finished either way.
@@ -191,9 +210,9 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, lo
     public async Task CloseAsync(OrleansGroupsException reason)
     {
         _failure ??= reason;
-        Fail([.. _pending], reason);
-        _pending.Clear();
+        FailPending(reason);
         _dataArrived.TrySetResult();
+        ReleaseTailCache();
         try
         {
             await _flush;
@@ -337,8 +356,7 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, lo
                 }
                 catch (Exception e)
                 {
-                    Fail([.. _pending], e);
-                    _pending.Clear();
+                    FailPending(e);
                     return;
                 }
                 await AppendRunAsync(TakeForOneAppend());
@@ -364,6 +382,7 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, lo
             bytes += item.Batch.Length;
         }
         _pending.RemoveRange(0, take.Count);
+        _pendingBytes -= bytes;
         return take;
     }
 
@@ -422,6 +441,13 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, lo
         }
     }
 
+    private void FailPending(Exception cause)
+    {
+        Fail([.. _pending], cause);
+        _pending.Clear();
+        _pendingBytes = 0;
+    }
+
     private void Fail(IEnumerable<PendingAppend> items, Exception cause)
     {
         var error = cause as OrleansGroupsException ?? new StorageUnavailableException(
@@ -478,8 +504,7 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, lo
         {
             Log.WriterFenced(logger, _path, _writerEpoch, current);
             _failure = new NotLeaderOrFollowerException(partition.Topic, partition.Partition, _writerEpoch, current);
-            Fail([.. _pending], _failure);
-            _pending.Clear();
+            FailPending(_failure);
             throw _failure;
         }
     }
@@ -543,9 +568,7 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, lo
     {
         _segments.Clear();
         _index.Clear();
-        _tailCache.Clear();
-        _tailCacheOrder.Clear();
-        _tailCacheBytes = 0;
+        ReleaseTailCache();
         _producers.Clear();
         LogStartOffset = HighWatermark = stored.Count == 0 ? 0 : stored[0].BaseOffset;
         var next = LogStartOffset;
@@ -719,15 +742,44 @@ internal sealed class PartitionLog(ILogStore store, TopicPartition partition, lo
     private void AddToIndex(IndexEntry entry, byte[] bytes)
     {
         _index.Add(entry);
+        if (bytes.Length > options.TailCacheBytes)
+        {
+            return;
+        }
+        // Within this partition's cap, and within the silo's budget: past it, evict this partition's oldest bytes,
+        // or leave this run to storage reads.
+        while (_tailCacheOrder.Count > 0 && _tailCacheBytes + bytes.Length > options.TailCacheBytes)
+        {
+            EvictOldest();
+        }
+        while (!_budget.TryReserve(bytes.Length))
+        {
+            if (_tailCacheOrder.Count == 0)
+            {
+                return;
+            }
+            EvictOldest();
+        }
         _tailCache[entry.FirstOffset] = bytes;
         _tailCacheOrder.Enqueue(entry);
         _tailCacheBytes += bytes.Length;
-        while (_tailCacheBytes > options.TailCacheBytes && _tailCacheOrder.Count > 1)
-        {
-            var evicted = _tailCacheOrder.Dequeue();
-            _tailCacheBytes -= evicted.Length;
-            _tailCache.Remove(evicted.FirstOffset);
-        }
+    }
+
+    private void EvictOldest()
+    {
+        var evicted = _tailCacheOrder.Dequeue();
+        _tailCache.Remove(evicted.FirstOffset);
+        _tailCacheBytes -= evicted.Length;
+        _budget.Release(evicted.Length);
+    }
+
+    /// <summary>Drops the tail cache and gives its bytes back to the silo's budget (deactivation, recovery, close).</summary>
+    public void ReleaseTailCache()
+    {
+        _budget.Release(_tailCacheBytes);
+        _tailCache.Clear();
+        _tailCacheOrder.Clear();
+        _tailCacheBytes = 0;
     }
 
     private static byte[] TrimToBatches(List<byte[]> raw, long offset, int maxBytes)
