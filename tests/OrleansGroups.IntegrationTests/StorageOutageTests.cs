@@ -22,8 +22,21 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
 {
     private static readonly TimeSpan RecoveryDeadline = TimeSpan.FromSeconds(90);
 
-    /// <summary>Azurite saves its blob and table metadata every 5 s (LokiJS autosave): a SIGKILL sooner can lose the emulator's own writes.</summary>
-    private static readonly TimeSpan AzuriteAutosave = TimeSpan.FromSeconds(6);
+    /// <summary>
+    /// Azurite saves its blob and table metadata every 5 s (LokiJS autosave): a SIGKILL sooner can lose the emulator's own
+    /// writes. Waited for by watching its metadata files, with this deadline.
+    /// </summary>
+    private static readonly TimeSpan AzuriteAutosaveDeadline = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// Azurite's blob metadata database (where grain state and log blobs are listed; their bytes go to extent files at
+    /// once) was written to disk after <paramref name="since"/>.
+    /// </summary>
+    private bool AzuriteSavedSince(DateTime since)
+    {
+        var blobDatabase = Path.Combine(_dataDirectory, "__azurite_db_blob__.json");
+        return File.Exists(blobDatabase) && File.GetLastWriteTimeUtc(blobDatabase) > since;
+    }
 
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "orleansgroups-outage-" + Guid.NewGuid().ToString("N"));
     private int[] _ports = [];
@@ -79,8 +92,9 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
         var member = await JoinAsync(groupGrain, "m1", topic);
         Assert.Equal(2, member.Assignment.Count);
         var committedBefore = new[] { new PartitionOffset(new(topic, 0), 7), new PartitionOffset(new(topic, 1), 11) };
+        var committedAt = DateTime.UtcNow;
         await groupGrain.Commit(new CommitRequest("m1", member.MemberEpoch, committedBefore));
-        await Task.Delay(AzuriteAutosave);
+        await Wait.UntilAsync(() => AzuriteSavedSince(committedAt), AzuriteAutosaveDeadline, "Azurite saved its metadata after the commit");
 
         // Outage: kill Azurite.
         await _azurite!.KillAsync();
