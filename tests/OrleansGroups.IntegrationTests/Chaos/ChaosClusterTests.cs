@@ -400,7 +400,7 @@ public sealed class ChaosClusterTests(AzuriteFixture azurite, ITestOutputHelper 
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
                         Interlocked.Increment(ref _produceFailures);
-                        Ledger.Failed(payloads.Count);
+                        Ledger.Failed(payloads);
                         LastProduceError = $"{e.GetType().Name}: {e.Message}";
                         if (stop.IsCancellationRequested)
                         {

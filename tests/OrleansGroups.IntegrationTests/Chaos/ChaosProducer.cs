@@ -148,7 +148,7 @@ public sealed class ChaosProducer(int id, string topic, int partitions, ProduceL
         catch (Exception e)
         {
             LastError = e;
-            ledger.Failed(call.Payloads.Count);
+            ledger.Failed(call.Payloads);
             lock (_retries)
             {
                 _retries.Enqueue(call);

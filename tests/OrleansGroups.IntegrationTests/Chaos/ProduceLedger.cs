@@ -26,6 +26,7 @@ public sealed class ProduceLedger
     private readonly ConcurrentDictionary<string, Ack> _acks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _sent = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _doubleAcks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _failed = new(StringComparer.Ordinal);
     private long _failedCalls;
     private long _failedRecords;
 
@@ -63,10 +64,14 @@ public sealed class ProduceLedger
     }
 
     /// <summary>Notes a failed call of <paramref name="records"/> records.</summary>
-    public void Failed(int records)
+    public void Failed(IReadOnlyCollection<string> payloads)
     {
         Interlocked.Increment(ref _failedCalls);
-        Interlocked.Add(ref _failedRecords, records);
+        Interlocked.Add(ref _failedRecords, payloads.Count);
+        foreach (var payload in payloads)
+        {
+            _failed.TryAdd(payload, 0);
+        }
     }
 
     /// <summary>
@@ -137,12 +142,17 @@ public sealed class ProduceLedger
 
         var ackedPositions = _acks.Values.Select(a => (a.Partition, a.Offset)).ToHashSet();
         audit.UnacknowledgedPresent = byPosition.Keys.Count(p => !ackedPositions.Contains(p));
+        audit.UnexplainedUnacknowledged = byPosition.Count(p => !ackedPositions.Contains(p.Key) && !_failed.ContainsKey(p.Value.Payload));
         foreach (var (payload, list) in copies)
         {
             if (list.Count > 1)
             {
                 audit.DuplicatedPayloads++;
                 audit.DuplicateCopies += list.Count - 1;
+                if (!_failed.ContainsKey(payload))
+                {
+                    audit.UnexplainedDuplicates++;
+                }
                 var acked = list.Count(r => _acks.TryGetValue(payload, out var a) && a.Partition == r.Partition && a.Offset == r.Offset);
                 if (acked > 1)
                 {
@@ -209,6 +219,15 @@ public sealed class LedgerAudit
     /// <summary>Payloads in the log more than once (a retry of a call whose first attempt landed unacknowledged).</summary>
     public int DuplicatedPayloads { get; set; }
 
+    /// <summary>
+    /// Duplicated payloads none of whose calls failed: only the client's own retries could have written them twice, which
+    /// an idempotent producer must never do.
+    /// </summary>
+    public int UnexplainedDuplicates { get; set; }
+
+    /// <summary>Unacknowledged records whose call never failed (so nobody was told it was not written): never for an idempotent producer.</summary>
+    public int UnexplainedUnacknowledged { get; set; }
+
     /// <summary>Extra copies beyond the first, over all duplicated payloads.</summary>
     public int DuplicateCopies { get; set; }
 
@@ -225,5 +244,6 @@ public sealed class LedgerAudit
     public override string ToString() =>
         $"acknowledged {Acknowledged}, sent {Sent}, present {Present}, lost {Lost}, misplaced {Misplaced}, gaps {Gaps}, " +
         $"unknown {Unknown}, unacknowledged-but-present {UnacknowledgedPresent}, duplicated payloads {DuplicatedPayloads} " +
-        $"({DuplicateCopies} extra copies), order violations {OrderViolations}";
+        $"({DuplicateCopies} extra copies; {UnexplainedDuplicates} not from a failed call), " +
+        $"unacknowledged not from a failed call {UnexplainedUnacknowledged}, order violations {OrderViolations}";
 }

@@ -41,6 +41,21 @@ public sealed class ProduceLedgerTests
 
         Assert.True(audit.Passed, string.Join("; ", audit.Problems));
         Assert.Equal((1, 1, 1), (audit.UnacknowledgedPresent, audit.DuplicatedPayloads, audit.DuplicateCopies));
+        // Nobody told the producer that "b" failed, so only the client's own retry can have written it twice.
+        Assert.Equal((1, 1), (audit.UnexplainedUnacknowledged, audit.UnexplainedDuplicates));
+    }
+
+    [Fact]
+    public void DuplicateOfAFailedCall_IsExplained_ByTheTestsResend()
+    {
+        var ledger = LedgerWithAcks(("a", 0, 0), ("b", 0, 2));
+        ledger.Sending(["b"]);
+        ledger.Failed(["b"]);
+
+        var audit = ledger.Audit(Logs((0, ["a", "b", "b"])));
+
+        Assert.True(audit.Passed, string.Join("; ", audit.Problems));
+        Assert.Equal((1, 1, 0, 0), (audit.UnacknowledgedPresent, audit.DuplicatedPayloads, audit.UnexplainedUnacknowledged, audit.UnexplainedDuplicates));
     }
 
     [Fact]
