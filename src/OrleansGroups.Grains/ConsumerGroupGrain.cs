@@ -16,16 +16,17 @@ internal sealed class ConsumerGroupGrain(
     [PersistentState("group", StorageNames.State)] IPersistentState<GroupSnapshot> state,
     IOptions<OrleansGroupsOptions> options,
     TimeProvider time,
-    ILogger<ConsumerGroupGrain> logger) : Grain, IConsumerGroupGrain
+    ILogger<ConsumerGroupGrain> logger) : Grain, IConsumerGroupGrain, IIncomingGrainCallFilter
 {
     /// <summary>Kafka's limit on group ids is the string length of its protocol; ours keeps keys sane.</summary>
-    public const int MaxGroupIdLength = 249;
+    public const int MaxGroupIdLength = Ids.MaxLength;
 
     private GroupCoordinator _coordinator = null!;
     private IReadOnlyDictionary<string, int> _partitionCounts = new Dictionary<string, int>();
     private IReadOnlyCollection<string> _partitionCountsFor = [];
     private DateTimeOffset _partitionCountsAt;
     private bool _registered;
+    private InvalidGroupIdException? _badKey;
     private readonly Dictionary<string, IGroupMemberObserver> _observers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _rungAndNotYetHeard = new(StringComparer.Ordinal);
 
@@ -33,9 +34,15 @@ internal sealed class ConsumerGroupGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(GroupId) || GroupId.Length > MaxGroupIdLength)
+        try
         {
-            throw new InvalidGroupIdException(GroupId, $"a group id has 1 to {MaxGroupIdLength} characters");
+            Ids.ValidateGroupId(GroupId);
+        }
+        catch (InvalidGroupIdException e)
+        {
+            // Every call is refused (see Invoke); nothing is loaded, no timer runs.
+            _badKey = e;
+            return;
         }
         _coordinator = NewCoordinator(state.State);
         // A cleared record may still exist (storage providers differ), so a deleted group counts as unregistered.
@@ -46,14 +53,27 @@ internal sealed class ConsumerGroupGrain(
         await ExpireOffsetsAsync();
     }
 
+    /// <summary>Refuses every call to a grain whose key is not a legal group id, before anything is read or written.</summary>
+    public Task Invoke(IIncomingGrainCallContext context) =>
+        _badKey is null ? context.Invoke() : Task.FromException(new InvalidGroupIdException(GroupId, _badKey.Reason));
+
     public async Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request)
     {
+        ValidateIds(request);
         var counts = await PartitionCountsAsync(_coordinator.SubscribedTopics(request.SubscribedTopics));
         _rungAndNotYetHeard.Remove(request.MemberId);
         var result = _coordinator.Heartbeat(request, counts);
         await PersistAsync(result.Events);
         RingMembersThatCanProgress(result.Events.Count, request.MemberId);
         return result.Response;
+    }
+
+    /// <summary>Member, instance and client ids are bounded like group ids (<see cref="Ids.MaxLength"/>) before anything runs.</summary>
+    private static void ValidateIds(HeartbeatRequest request)
+    {
+        Ids.ValidateMemberId(request.MemberId);
+        Ids.ValidateOptional(request.InstanceId, "group.instance.id");
+        Ids.ValidateClientId(request.ClientId);
     }
 
     public Task Watch(string memberId, IGroupMemberObserver observer)

@@ -28,11 +28,31 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
     private long _lastAnnounceTicks;
     private bool _announcing;
     private IDisposable? _retentionTimer;
+    private InvalidRequestException? _badKey;
 
+    /// <summary>
+    /// Parses the key strictly: "orders/01" or "orders/+1" would otherwise be a second activation over partition 1's
+    /// storage. A bad key is remembered and every call refuses with it, before touching storage.
+    /// </summary>
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _partition = GrainKeys.ParsePartition(this.GetPrimaryKeyString());
+        try
+        {
+            _partition = GrainKeys.ParsePartition(this.GetPrimaryKeyString());
+        }
+        catch (InvalidRequestException e)
+        {
+            _badKey = e;
+        }
         return Task.CompletedTask;
+    }
+
+    private void EnsureCanonicalKey()
+    {
+        if (_badKey is { } badKey)
+        {
+            throw new InvalidRequestException(badKey.Message);
+        }
     }
 
     public async Task<AppendResult> Append(byte[] batch)
@@ -89,6 +109,7 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
 
     public async Task DeleteLog()
     {
+        EnsureCanonicalKey();
         // Forget the log first: calls from now on go back to the registry, which no longer knows the topic (or knows
         // a new one of the same name, which must start empty).
         _log = null;
@@ -161,6 +182,7 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
 
     private async Task<PartitionLog> ReadyAsync()
     {
+        EnsureCanonicalKey();
         if (_log is null)
         {
             var topic = await GrainFactory.GetGrain<ITopicRegistryGrain>(GrainKeys.TopicRegistry).GetTopic(_partition.Topic)

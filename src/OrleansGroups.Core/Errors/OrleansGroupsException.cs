@@ -199,7 +199,11 @@ public sealed class StaleMemberEpochException(string groupId, string memberId, i
 /// <summary>The group id is empty or too long.</summary>
 [GenerateSerializer]
 public sealed class InvalidGroupIdException(string? groupId, string reason)
-    : OrleansGroupsException(OrleansGroupsErrorCode.InvalidGroupId, $"Invalid group id '{groupId}': {reason}.");
+    : OrleansGroupsException(OrleansGroupsErrorCode.InvalidGroupId, $"Invalid group id '{(groupId is { Length: > 64 } ? groupId[..61] + "..." : groupId)}': {reason}.")
+{
+    /// <summary>Why the id was refused.</summary>
+    [Id(0)] public string Reason { get; } = reason;
+}
 
 /// <summary>No group with that id exists.</summary>
 [GenerateSerializer]
