@@ -74,7 +74,11 @@ internal sealed class ConsumerGrain(IOptions<OrleansGroupsOptions> options, Time
             _ = SubscribeAsync(prefetch);
         }
         prefetch.LastAskedTicks = _lastCallTicks;
-        var waitUntil = time.GetTimestamp() + (long)(Math.Max(0, maxWaitMs) / 1000.0 * time.TimestampFrequency);
+        // Clamped as a partition clamps its long polls: the session never parks a call longer than Log.MaxFetchWait,
+        // nor answers more than Log.FetchMaxBytes (fetch.max.bytes).
+        var wait = Math.Min(Math.Max(0, maxWaitMs), options.Value.Log.MaxFetchWait.TotalMilliseconds);
+        maxBytes = Math.Min(maxBytes, options.Value.Log.FetchMaxBytes);
+        var waitUntil = time.GetTimestamp() + (long)(wait / 1000.0 * time.TimestampFrequency);
         while (true)
         {
             if (prefetch.Failure is { } failure)

@@ -93,7 +93,8 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
             var wait = TimeSpan.FromMilliseconds(maxWaitMs);
             await log.WaitForDataAsync(offset, wait < options.Value.Log.MaxFetchWait ? wait : options.Value.Log.MaxFetchWait);
         }
-        var batches = await log.ReadAsync(offset, maxBytes);
+        // fetch.max.bytes: the server's cap, whatever the caller asked (a first batch larger than it still comes whole).
+        var batches = await log.ReadAsync(offset, Math.Min(maxBytes, options.Value.Log.FetchMaxBytes));
         return new FetchResult(batches, log.LogStartOffset, log.HighWatermark);
     }
 

@@ -51,6 +51,12 @@ public abstract class ClusterFixture : IAsyncLifetime
         FetchMaxWait = TimeSpan.FromMilliseconds(200),
     };
 
+    /// <summary>The silos' fetch.max.bytes (Log.FetchMaxBytes): 2 MiB.</summary>
+    public const int FetchMaxBytes = 2 << 20;
+
+    /// <summary>The silos' cap on a fetch's wait (Log.MaxFetchWait): 5 s.</summary>
+    public static readonly TimeSpan MaxFetchWait = TimeSpan.FromSeconds(5);
+
     private sealed class SiloConfigurator : ISiloConfigurator
     {
         public void Configure(ISiloBuilder silo)
@@ -68,6 +74,9 @@ public abstract class ClusterFixture : IAsyncLifetime
                 o.Log.TailCacheBytes = 256 << 10;
                 o.Log.IndexIntervalBytes = 16 << 10;
                 o.Log.RetentionCheckInterval = TimeSpan.FromHours(1);
+                // Bounds small enough for a test to exceed (BoundsTests); every other test asks for less.
+                o.Log.FetchMaxBytes = FetchMaxBytes;
+                o.Log.MaxFetchWait = MaxFetchWait;
                 o.Groups.ExpiryCheckInterval = TimeSpan.FromMilliseconds(100);
                 o.Groups.MetadataRefreshInterval = TimeSpan.FromMilliseconds(200);
                 o.Groups.Coordinator = new() { HeartbeatIntervalMs = 100, ReconcilingHeartbeatIntervalMs = 20, MinSessionTimeoutMs = 500 };

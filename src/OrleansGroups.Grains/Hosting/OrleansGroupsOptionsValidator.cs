@@ -27,6 +27,14 @@ public sealed class OrleansGroupsOptionsValidator : IValidateOptions<OrleansGrou
         {
             failures.Add($"Log.SegmentMaxBlocks is {log.SegmentMaxBlocks}; an append blob holds 1..50,000 blocks.");
         }
+        if (log.FetchMaxBytes < 1)
+        {
+            failures.Add($"Log.FetchMaxBytes is {log.FetchMaxBytes}; it must be positive (Kafka's fetch.max.bytes default is 50 MiB).");
+        }
+        if (log.MaxFetchWait <= TimeSpan.Zero)
+        {
+            failures.Add($"Log.MaxFetchWait is {log.MaxFetchWait}; it must be positive and below the clients' response timeout.");
+        }
         var groups = options.Groups;
         var timing = groups.Coordinator;
         if (timing.HeartbeatIntervalMs <= 0 || timing.ReconcilingHeartbeatIntervalMs <= 0)

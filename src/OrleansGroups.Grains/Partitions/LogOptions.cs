@@ -39,4 +39,18 @@ public sealed class LogOptions
 
     /// <summary>Upper bound on a fetch's long-poll wait (default 10 s), below the client's response timeout.</summary>
     public TimeSpan MaxFetchWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Default of <see cref="FetchMaxBytes"/>: 50 MiB, Kafka's <c>fetch.max.bytes</c>.</summary>
+    public const int DefaultFetchMaxBytes = 50 << 20;
+
+    /// <summary>
+    /// Most bytes one fetch returns, whatever the caller asks (Kafka's <c>fetch.max.bytes</c>, default 50 MiB): a
+    /// fetch of <c>int.MaxValue</c> bytes would otherwise load the partition into silo memory. As in Kafka, a fetch
+    /// still returns the first batch whole when that batch alone is larger.
+    /// </summary>
+    /// <remarks>
+    /// Tuning rule: keep it at least the largest <c>max.message.bytes</c> of any topic, and small enough that the
+    /// concurrent fetches a silo serves fit its memory (100 consumers fetching at the cap need 5 GiB).
+    /// </remarks>
+    public int FetchMaxBytes { get; set; } = DefaultFetchMaxBytes;
 }
