@@ -35,6 +35,10 @@ public sealed class OrleansGroupsOptionsValidator : IValidateOptions<OrleansGrou
         {
             failures.Add($"Log.MaxFetchWait is {log.MaxFetchWait}; it must be positive and below the clients' response timeout.");
         }
+        if (log.ProducerIdExpiration <= TimeSpan.Zero || log.MaxProducersPerPartition < 1)
+        {
+            failures.Add($"Log.ProducerIdExpiration ({log.ProducerIdExpiration}) and Log.MaxProducersPerPartition ({log.MaxProducersPerPartition}) must be positive (Kafka's producer.id.expiration.ms default is 1 day).");
+        }
         var groups = options.Groups;
         var timing = groups.Coordinator;
         if (timing.HeartbeatIntervalMs <= 0 || timing.ReconcilingHeartbeatIntervalMs <= 0)

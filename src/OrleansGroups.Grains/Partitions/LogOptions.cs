@@ -53,4 +53,22 @@ public sealed class LogOptions
     /// concurrent fetches a silo serves fit its memory (100 consumers fetching at the cap need 5 GiB).
     /// </remarks>
     public int FetchMaxBytes { get; set; } = DefaultFetchMaxBytes;
+
+    /// <summary>
+    /// How long a partition remembers an idempotent producer that stopped writing to it (Kafka's
+    /// <c>producer.id.expiration.ms</c>, default 1 day), measured from its last batch's append time. Applied with
+    /// <see cref="Core.Log.ProducerStateTable.ExpireIdle"/>.
+    /// </summary>
+    /// <remarks>
+    /// Without it the producer table grows by one entry per producer id that ever wrote, forever. Tuning rule: far
+    /// longer than a producer's delivery timeout (a batch retried after its producer was forgotten is written again),
+    /// and long enough to cover the longest pause of a producer that keeps its id.
+    /// </remarks>
+    public TimeSpan ProducerIdExpiration { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// Most idempotent producers a partition remembers (default 10,000, about 4 MB): past it the least recently active
+    /// are forgotten first, as if expired. Kafka has no such bound; raise it when more producers write to one partition.
+    /// </summary>
+    public int MaxProducersPerPartition { get; set; } = 10_000;
 }

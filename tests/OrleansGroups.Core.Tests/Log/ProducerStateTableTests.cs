@@ -401,6 +401,98 @@ public class ProducerStateTableTests
         }
     }
 
+    // ---- Expiry (producer.id.expiration.ms): times are explicit, the table has no clock ----
+
+    private const long Day = 86_400_000;
+
+    [Fact]
+    public void IdleProducerIsKeptUpToTheExpirationAndForgottenAfter()
+    {
+        var table = Table();
+        Append(table, Pid, 0, 0, 10, 100); // appended at Now + 100
+
+        Assert.Equal(0, table.ExpireIdle(Now + 100 + Day, Day));
+        Assert.Equal(1, table.Count);
+        Assert.Equal(1, table.ExpireIdle(Now + 100 + Day + 1, Day));
+        Assert.Equal(0, table.Count);
+        Assert.Empty(table.Export());
+    }
+
+    [Fact]
+    public void ForgottenProducerIsUnknown_ItsNextBatchIsAcceptedAtAnySequence()
+    {
+        var table = SixBatches();
+        Assert.Throws<OutOfOrderSequenceException>(() => table.Check(Pid, 0, 1000, 1));
+
+        table.ExpireIdle(Now + 1000 + Day, Day);
+
+        Assert.Equal(Accepted, table.Check(Pid, 0, 1000, 1));
+    }
+
+    [Fact]
+    public void ExpiryMeasuresFromTheNewestBatch()
+    {
+        var table = Table();
+        Append(table, Pid, 0, 0, 10, 100);      // at Now + 100
+        Append(table, Pid, 0, 10, 10, 5_000);   // at Now + 5,000
+
+        Assert.Equal(0, table.ExpireIdle(Now + 5_000 + Day, Day));
+        Assert.Equal(1, table.ExpireIdle(Now + 5_001 + Day, Day));
+    }
+
+    [Fact]
+    public void OnlyIdleProducersAreForgotten()
+    {
+        var table = Table();
+        Append(table, 1, 0, 0, 1, 0);            // at Now
+        Append(table, 2, 0, 0, 1, Day);          // at Now + 1 day
+
+        Assert.Equal(1, table.ExpireIdle(Now + Day + 1, Day));
+
+        Assert.Equal([2L], table.Export().Select(p => p.ProducerId));
+    }
+
+    [Fact]
+    public void ProducerWithABatchStillBeingWrittenIsNeverForgotten()
+    {
+        var table = Table();
+        Append(table, Pid, 0, 0, 10, 100);
+        table.Record(Pid, 0, 10, 10, -1, -1); // in flight
+
+        Assert.Equal(0, table.ExpireIdle(Now + (10 * Day), Day));
+        Assert.Equal(0, table.ExpireIdle(Now + (10 * Day), Day, maxProducers: 0));
+        Assert.Equal(1, table.Count);
+    }
+
+    [Fact]
+    public void CountBoundForgetsTheLeastRecentlyActiveFirst()
+    {
+        var table = Table();
+        Append(table, 1, 0, 0, 1, 300);   // at Now + 300
+        Append(table, 2, 0, 0, 1, 100);   // at Now + 100: least recent
+        Append(table, 3, 0, 0, 1, 200);   // at Now + 200
+
+        Assert.Equal(1, table.ExpireIdle(Now + 400, Day, maxProducers: 2));
+
+        Assert.Equal([1L, 3L], table.Export().Select(p => p.ProducerId));
+    }
+
+    [Fact]
+    public void ImportedProducersExpireByTheirCheckpointedAppendTimes()
+    {
+        var table = Table();
+        table.Import([new ProducerSnapshot(1, 0, [new ProducerBatchSnapshot(0, 9, 0, Now)]),
+                      new ProducerSnapshot(2, 0, [new ProducerBatchSnapshot(0, 9, 10, Now + Day)])]);
+
+        Assert.Equal(1, table.ExpireIdle(Now + Day + 1, Day));
+
+        Assert.Equal([2L], table.Export().Select(p => p.ProducerId));
+    }
+
+    [Fact]
+    public void NegativeExpirationIsRefused() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => Table().ExpireIdle(Now, -1));
+
     private static string Decide(ProducerStateTable table, Op op)
     {
         try
