@@ -49,6 +49,10 @@ public sealed class OrleansGroupsOptionsValidator : IValidateOptions<OrleansGrou
         {
             failures.Add($"Groups.Coordinator.DefaultSessionTimeoutMs ({timing.DefaultSessionTimeoutMs}) should be at least 3 x HeartbeatIntervalMs ({timing.HeartbeatIntervalMs}) so two lost heartbeats do not evict a member.");
         }
+        if (timing.MaxGroupSize < 1 || timing.MaxRebalanceTimeoutMs < timing.DefaultRebalanceTimeoutMs)
+        {
+            failures.Add($"Groups.Coordinator.MaxGroupSize ({timing.MaxGroupSize}) must be positive and MaxRebalanceTimeoutMs ({timing.MaxRebalanceTimeoutMs}) at least DefaultRebalanceTimeoutMs ({timing.DefaultRebalanceTimeoutMs}).");
+        }
         if (timing.MinSessionTimeoutMs > timing.MaxSessionTimeoutMs)
         {
             failures.Add("Groups.Coordinator.MinSessionTimeoutMs must not exceed MaxSessionTimeoutMs.");

@@ -145,12 +145,17 @@ internal sealed class TestGroup
     {
     }
 
-    private TestGroup(ConsumerGroupModel model, FakeTimeProvider time, Dictionary<string, int> partitionCounts)
+    private TestGroup(ConsumerGroupModel model, FakeTimeProvider time, Dictionary<string, int> partitionCounts, GroupCoordinatorOptions? options = null)
     {
         Time = time;
         PartitionCounts = partitionCounts;
-        Coordinator = new GroupCoordinator(model, GroupBuilders.Options, time);
+        Coordinator = new GroupCoordinator(model, options ?? GroupBuilders.Options, time);
     }
+
+    /// <summary>One topic <see cref="GroupBuilders.T"/> with <paramref name="partitions"/> partitions, no members, and other protocol options.</summary>
+    public static TestGroup WithOptions(GroupCoordinatorOptions options, int partitions) =>
+        new(new ConsumerGroupModel(GroupBuilders.GroupId, Assignors.Default), new FakeTimeProvider(GroupBuilders.Start),
+            new Dictionary<string, int>(StringComparer.Ordinal) { [GroupBuilders.T] = partitions }, options);
 
     public FakeTimeProvider Time { get; }
 
