@@ -219,6 +219,22 @@ internal sealed class ConsumerGroupGrain(
         }
         var deleted = events[^1] is GroupDeleted;
         var previous = state.State;
+        var registering = !deleted && !_registered;
+        if (registering)
+        {
+            // A new group is registered before its first write, so a full registry (Groups.MaxGroups) refuses it
+            // before anything is stored; the events are undone in memory.
+            try
+            {
+                await GrainFactory.GetGrain<IGroupRegistryGrain>(GrainKeys.GroupRegistry).Register(GroupId);
+                _registered = true;
+            }
+            catch (Exception)
+            {
+                _coordinator = NewCoordinator(previous);
+                throw;
+            }
+        }
         try
         {
             if (deleted)
@@ -234,6 +250,18 @@ internal sealed class ConsumerGroupGrain(
         catch (Exception e)
         {
             Log.GroupWriteFailed(logger, GroupId, e);
+            if (registering)
+            {
+                // Nothing of the new group was stored: leave the registry as it was (best effort; a retry registers again).
+                try
+                {
+                    await UnregisterAsync();
+                }
+                catch (Exception)
+                {
+                    // The registry lists a group without state; listing tolerates it and the group's next write fixes it.
+                }
+            }
             state.State = previous;
             _coordinator = NewCoordinator(previous);
             DeactivateOnIdle();
@@ -245,11 +273,6 @@ internal sealed class ConsumerGroupGrain(
             state.State = new GroupSnapshot();
             _coordinator = NewCoordinator(state.State);
             await UnregisterAsync();
-        }
-        else if (!_registered)
-        {
-            await GrainFactory.GetGrain<IGroupRegistryGrain>(GrainKeys.GroupRegistry).Register(GroupId);
-            _registered = true;
         }
     }
 

@@ -14,6 +14,19 @@ namespace OrleansGroups.Grains.Tests;
 public abstract class ClusterFixture : IAsyncLifetime
 {
     private const string ConnectionStringKey = "OrleansGroupsTests:ConnectionString";
+    private const string SmallLimitsKey = "OrleansGroupsTests:SmallLimits";
+
+    /// <summary>With small limits (<see cref="LimitsClusterFixture"/>): at most this many topics...</summary>
+    public const int SmallMaxTopics = 3;
+
+    /// <summary>...groups...</summary>
+    public const int SmallMaxGroups = 3;
+
+    /// <summary>...and members per group.</summary>
+    public const int SmallMaxGroupSize = 2;
+
+    /// <summary>True for a cluster whose topic, group and group-size limits are the small ones above.</summary>
+    protected virtual bool SmallLimits => false;
 
     public TestCluster Cluster { get; private set; } = null!;
 
@@ -30,6 +43,7 @@ public abstract class ClusterFixture : IAsyncLifetime
         var connectionString = await StartStorageAsync();
         var builder = new TestClusterBuilder(1);
         builder.Properties[ConnectionStringKey] = connectionString ?? "";
+        builder.Properties[SmallLimitsKey] = SmallLimits ? "true" : "";
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
@@ -80,6 +94,12 @@ public abstract class ClusterFixture : IAsyncLifetime
                 o.Groups.ExpiryCheckInterval = TimeSpan.FromMilliseconds(100);
                 o.Groups.MetadataRefreshInterval = TimeSpan.FromMilliseconds(200);
                 o.Groups.Coordinator = new() { HeartbeatIntervalMs = 100, ReconcilingHeartbeatIntervalMs = 20, MinSessionTimeoutMs = 500 };
+                if (silo.Configuration[SmallLimitsKey] == "true")
+                {
+                    o.MaxTopics = SmallMaxTopics;
+                    o.Groups.MaxGroups = SmallMaxGroups;
+                    o.Groups.Coordinator = o.Groups.Coordinator with { MaxGroupSize = SmallMaxGroupSize };
+                }
             });
         }
     }
@@ -109,6 +129,22 @@ public sealed class AzuriteClusterFixture : ClusterFixture
     }
 
     protected override Task StopStorageAsync() => _azurite.DisposeAsync();
+}
+
+/// <summary>A memory cluster of its own with small topic, group and group-size limits, for the tests that reach them.</summary>
+public sealed class LimitsClusterFixture : ClusterFixture
+{
+    public override string StorageName => "memory";
+
+    protected override bool SmallLimits => true;
+
+    protected override Task<string?> StartStorageAsync() => Task.FromResult<string?>(null);
+}
+
+[CollectionDefinition(Name)]
+public sealed class LimitsClusterCollection : ICollectionFixture<LimitsClusterFixture>
+{
+    public const string Name = "memory cluster with small limits";
 }
 
 [CollectionDefinition(Name)]

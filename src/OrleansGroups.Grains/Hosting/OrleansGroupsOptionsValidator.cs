@@ -57,6 +57,10 @@ public sealed class OrleansGroupsOptionsValidator : IValidateOptions<OrleansGrou
         {
             failures.Add("Groups.Coordinator.MinSessionTimeoutMs must not exceed MaxSessionTimeoutMs.");
         }
+        if (options.MaxTopics < 1 || groups.MaxGroups < 1)
+        {
+            failures.Add($"MaxTopics ({options.MaxTopics}) and Groups.MaxGroups ({groups.MaxGroups}) must be positive.");
+        }
         if (groups.ExpiryCheckInterval <= TimeSpan.Zero)
         {
             failures.Add("Groups.ExpiryCheckInterval must be positive.");
