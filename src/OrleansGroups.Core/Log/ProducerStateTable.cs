@@ -113,24 +113,30 @@ public sealed class ProducerStateTable(TopicPartition partition)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(expirationMs);
         ArgumentOutOfRangeException.ThrowIfNegative(maxProducers);
-        var idle = _producers
-            .Where(p => !p.Value.InFlight)
-            .Select(p => (Id: p.Key, LastActive: p.Value.LastActive))
-            .OrderBy(p => p.LastActive).ThenBy(p => p.Id)
+        // 1. Expired: one pass, no sorting (the common case, cheap enough to run on every checkpoint).
+        var expired = _producers
+            .Where(p => !p.Value.InFlight && (p.Value.LastActive == long.MinValue || nowMs - p.Value.LastActive > expirationMs))
+            .Select(p => p.Key)
             .ToList();
-        var forgotten = 0;
-        foreach (var (id, lastActive) in idle)
+        foreach (var id in expired)
         {
-            // Oldest first: the expired ones, then as many more as the count bound needs.
-            if (lastActive == long.MinValue || nowMs - lastActive > expirationMs || _producers.Count > maxProducers)
+            _producers.Remove(id);
+        }
+        var forgotten = expired.Count;
+        // 2. Still too many: the least recently active idle ones go, oldest first.
+        if (_producers.Count > maxProducers)
+        {
+            var oldest = _producers
+                .Where(p => !p.Value.InFlight)
+                .OrderBy(p => p.Value.LastActive).ThenBy(p => p.Key)
+                .Select(p => p.Key)
+                .Take(_producers.Count - maxProducers)
+                .ToList();
+            foreach (var id in oldest)
             {
                 _producers.Remove(id);
-                forgotten++;
             }
-            else
-            {
-                break;
-            }
+            forgotten += oldest.Count;
         }
         return forgotten;
     }

@@ -1,3 +1,4 @@
+using CsCheck;
 using OrleansGroups.Core.Errors;
 using OrleansGroups.Core.Log;
 using OrleansGroups.Core.Topics;
@@ -488,6 +489,38 @@ public class ProducerStateTableTests
 
         Assert.Equal([2L], table.Export().Select(p => p.ProducerId));
     }
+
+    /// <summary>
+    /// For any producers (last append times, some with a batch in flight), now and bounds: what remains is every
+    /// in-flight producer plus the most recently active idle ones within the expiration, no more than the bound allows.
+    /// </summary>
+    [Fact]
+    public void ExpiryKeepsExactlyTheRecentInFlightAndBoundedProducers() =>
+        Gen.Select(Gen.Select(Gen.Long[0, 10 * Day], Gen.Bool).Array[0, 40], Gen.Long[0, 12 * Day], Gen.Long[0, 3 * Day], Gen.Int[0, 50])
+            .Sample((producers, now, expiration, max) =>
+            {
+                var table = Table();
+                for (var pid = 0; pid < producers.Length; pid++)
+                {
+                    var (at, inFlight) = producers[pid];
+                    table.Record(pid, 0, 0, 1, 0, at);
+                    if (inFlight)
+                    {
+                        table.Record(pid, 0, 1, 1, -1, -1);
+                    }
+                }
+                var kept = Enumerable.Range(0, producers.Length).Where(p => producers[p].Item2).ToList();
+                var idle = Enumerable.Range(0, producers.Length)
+                    .Where(p => !producers[p].Item2 && now - producers[p].Item1 <= expiration)
+                    .OrderByDescending(p => producers[p].Item1).ThenByDescending(p => p)
+                    .Take(Math.Max(0, max - kept.Count));
+                var expected = kept.Concat(idle).Select(p => (long)p).Order().ToList();
+
+                var forgotten = table.ExpireIdle(now, expiration, max);
+
+                Assert.Equal(producers.Length - expected.Count, forgotten);
+                Assert.Equal(expected, table.Export().Select(p => p.ProducerId));
+            });
 
     [Fact]
     public void NegativeExpirationIsRefused() =>
