@@ -17,7 +17,7 @@ namespace OrleansGroups;
 /// </summary>
 [Reentrant]
 internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOptions> options, TimeProvider time, ILogger<PartitionGrain> logger)
-    : Grain, IPartitionGrain
+    : Grain, IPartitionGrain, IIncomingGrainCallFilter
 {
     private TopicPartition _partition;
     private TopicConfig _config = TopicConfig.Default;
@@ -32,7 +32,7 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
 
     /// <summary>
     /// Parses the key strictly: "orders/01" or "orders/+1" would otherwise be a second activation over partition 1's
-    /// storage. A bad key is remembered and every call refuses with it, before touching storage.
+    /// storage. A bad key is remembered and every call is refused with it (see <see cref="Invoke"/>), before touching storage.
     /// </summary>
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -47,13 +47,9 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
         return Task.CompletedTask;
     }
 
-    private void EnsureCanonicalKey()
-    {
-        if (_badKey is { } badKey)
-        {
-            throw new InvalidRequestException(badKey.Message);
-        }
-    }
+    /// <summary>Refuses every call to a grain whose key is not a canonical "topic/partition", before anything runs.</summary>
+    public Task Invoke(IIncomingGrainCallContext context) =>
+        _badKey is null ? context.Invoke() : Task.FromException(new InvalidRequestException(_badKey.Message));
 
     public async Task<AppendResult> Append(byte[] batch)
     {
@@ -110,7 +106,6 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
 
     public async Task DeleteLog()
     {
-        EnsureCanonicalKey();
         // Forget the log first: calls from now on go back to the registry, which no longer knows the topic (or knows
         // a new one of the same name, which must start empty).
         _log = null;
@@ -183,7 +178,6 @@ internal sealed class PartitionGrain(ILogStore store, IOptions<OrleansGroupsOpti
 
     private async Task<PartitionLog> ReadyAsync()
     {
-        EnsureCanonicalKey();
         if (_log is null)
         {
             var topic = await GrainFactory.GetGrain<ITopicRegistryGrain>(GrainKeys.TopicRegistry).GetTopic(_partition.Topic)
