@@ -59,7 +59,7 @@ internal sealed class ConsumerGroupGrain(
 
     public async Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request)
     {
-        ValidateIds(request);
+        ValidateRequest(request);
         var counts = await PartitionCountsAsync(_coordinator.SubscribedTopics(request.SubscribedTopics));
         _rungAndNotYetHeard.Remove(request.MemberId);
         var result = _coordinator.Heartbeat(request, counts);
@@ -68,12 +68,27 @@ internal sealed class ConsumerGroupGrain(
         return result.Response;
     }
 
-    /// <summary>Member, instance and client ids are bounded like group ids (<see cref="Ids.MaxLength"/>) before anything runs.</summary>
-    private static void ValidateIds(HeartbeatRequest request)
+    /// <summary>
+    /// Bounds what a heartbeat can make the group store, before anything runs: member, instance and client ids like
+    /// group ids (<see cref="Ids.MaxLength"/>), subscribed topics legal names and no more than the cluster may hold.
+    /// </summary>
+    private void ValidateRequest(HeartbeatRequest request)
     {
         Ids.ValidateMemberId(request.MemberId);
         Ids.ValidateOptional(request.InstanceId, "group.instance.id");
         Ids.ValidateClientId(request.ClientId);
+        if (request.SubscribedTopics is { } topics)
+        {
+            if (topics.Count > options.Value.MaxTopics)
+            {
+                throw new InvalidRequestException(
+                    $"A member subscribes to {topics.Count} topics; the cluster holds at most {options.Value.MaxTopics} (MaxTopics).");
+            }
+            foreach (var topic in topics)
+            {
+                TopicName.Validate(topic);
+            }
+        }
     }
 
     public Task Watch(string memberId, IGroupMemberObserver observer)

@@ -356,6 +356,23 @@ public abstract class BadInputTests(ClusterFixture fixture)
                 await env.JoinAsync(group, "m1", topic);
                 return On(() => env.JoinAsync(group, "m2", topic, instanceId: LongName), () => env.GroupAsync(group));
             }),
+        Case<InvalidTopicNameException>("heartbeat: subscribes to an illegal topic name", OrleansGroupsErrorCode.InvalidTopicName,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2);
+                var group = Env.NewName("g");
+                await env.JoinAsync(group, "m1", topic);
+                return On(() => env.JoinAsync(group, "m2", "no spaces allowed"), () => env.GroupAsync(group));
+            }),
+        Case<InvalidRequestException>("heartbeat: subscribes to more topics than the cluster may hold", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2);
+                var group = Env.NewName("g");
+                await env.JoinAsync(group, "m1", topic);
+                var topics = Enumerable.Range(0, OrleansGroups.Hosting.OrleansGroupsOptions.DefaultMaxTopics + 1).Select(i => $"t{i}").ToList();
+                return On(() => env.Group(group).Heartbeat(new HeartbeatRequest("m2", MemberEpochs.Join, null, "x", topics, [])), () => env.GroupAsync(group));
+            }),
         Case<InvalidRequestException>("grain membership: key that is not 'group|member'", OrleansGroupsErrorCode.InvalidRequest,
             async env =>
             {
