@@ -45,6 +45,8 @@ public sealed class Producer : IProducer
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchMaxMessages, 1, nameof(options.BatchMaxMessages));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BufferMemory, 1, nameof(options.BufferMemory));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBlock, TimeSpan.Zero, nameof(options.MaxBlock));
+        // The longest a timer waits (about 49 days).
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.MaxBlock, TimeSpan.FromMilliseconds(uint.MaxValue - 1), nameof(options.MaxBlock));
         _buffer = new ProducerBuffer(options.BufferMemory, options.MaxBlock, time);
         _grains = grains;
         _options = options;

@@ -156,6 +156,13 @@ public sealed class ProducerBufferTests
         await first;
     }
 
+    [Theory]
+    [InlineData(0L, 1_000)]
+    [InlineData(1_000L, -1)]
+    [InlineData(1_000L, 4_294_967_295)] // beyond what a timer can wait
+    public void BufferMemoryAndMaxBlockOutOfRange_AreRefused(long bufferMemory, long maxBlockMs) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => NewProducer(bufferMemory, TimeSpan.FromMilliseconds(maxBlockMs)));
+
     /// <summary>A partition whose appends wait for <see cref="AcknowledgeAll"/>; offsets count records.</summary>
     private sealed class HeldPartition : IPartitionGrain
     {
