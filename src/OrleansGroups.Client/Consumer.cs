@@ -48,10 +48,9 @@ public sealed class Consumer : IConsumer
     /// <summary>Creates a consumer; it joins its group on <see cref="Subscribe(IEnumerable{string})"/>.</summary>
     public Consumer(IGrainFactory grains, ConsumerOptions options)
     {
-        if (string.IsNullOrWhiteSpace(options.GroupId))
-        {
-            throw new InvalidGroupIdException(options.GroupId, "a group id is required");
-        }
+        Ids.ValidateGroupId(options.GroupId);
+        Ids.ValidateOptional(options.InstanceId, "group.instance.id");
+        Ids.ValidateClientId(options.ClientId);
         if (options.GroupRemoteAssignor is { } assignor)
         {
             // Fail here rather than in the background join.

@@ -60,6 +60,33 @@ public sealed record ProducerOptions
 
     /// <summary>Pause before a retry (default 100 ms, doubling up to 1 s).</summary>
     public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Default of <see cref="BufferMemory"/>: 32 MiB, as Kafka's <c>buffer.memory</c>.</summary>
+    public const long DefaultBufferMemory = 32L << 20;
+
+    /// <summary>
+    /// Most bytes of produced messages (keys, values, headers, plus 24 bytes each) held until the cluster acknowledges
+    /// or fails them (Kafka's <c>buffer.memory</c>, default 32 MiB). A produce call that does not fit waits up to
+    /// <see cref="MaxBlock"/> for acknowledgements to free room, then fails with ProducerBufferFull; calls are admitted
+    /// in call order. One call larger than the whole buffer is admitted alone once the buffer is empty.
+    /// </summary>
+    /// <remarks>
+    /// Tuning rule: at least the bytes produced during one storage round trip under peak load (50 MB/s and 100 ms
+    /// appends need 5 MB), and well within the process's memory: it is what a stalled cluster costs the producer.
+    /// </remarks>
+    public long BufferMemory { get; init; } = DefaultBufferMemory;
+
+    /// <summary>Default of <see cref="MaxBlock"/>: 60 s, as Kafka's <c>max.block.ms</c>.</summary>
+    public static readonly TimeSpan DefaultMaxBlock = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long a produce call waits for room in <see cref="BufferMemory"/> (Kafka's <c>max.block.ms</c>, default 60 s)
+    /// before it fails with ProducerBufferFull (Kafka: a TimeoutException, "Failed to allocate memory within the
+    /// configured max blocking time"). <see cref="IProducer.Produce(string, Message, Action{DeliveryReport}?)"/> blocks
+    /// its thread meanwhile, as Kafka's <c>send()</c> does; the async calls wait without a thread.
+    /// </summary>
+    /// <remarks>Tuning rule: zero to fail fast and shed load at once; otherwise longer than a storage hiccup (a few seconds).</remarks>
+    public TimeSpan MaxBlock { get; init; } = DefaultMaxBlock;
 }
 
 /// <summary>Consumer settings. Immutable; the defaults follow Kafka's where there is a counterpart.</summary>

@@ -21,6 +21,7 @@ public sealed class Producer : IProducer
     private readonly Dictionary<TopicPartition, PartitionSender> _senders = [];
     private readonly Dictionary<string, TopicQueue> _topics = new(StringComparer.Ordinal);
     private readonly ProducerIdentitySource _identities;
+    private readonly ProducerBuffer _buffer;
     private readonly object _inFlightGate = new();
     private long _inFlight;
     private TaskCompletionSource? _drained;
@@ -33,10 +34,20 @@ public sealed class Producer : IProducer
     }
 
     internal Producer(IGrainFactory grains, ProducerOptions options, TopicMetadataCache metadata)
+        : this(grains, options, metadata, TimeProvider.System)
+    {
+    }
+
+    internal Producer(IGrainFactory grains, ProducerOptions options, TopicMetadataCache metadata, TimeProvider time)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Linger, TimeSpan.Zero, nameof(options.Linger));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchMaxBytes, 1, nameof(options.BatchMaxBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchMaxMessages, 1, nameof(options.BatchMaxMessages));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BufferMemory, 1, nameof(options.BufferMemory));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBlock, TimeSpan.Zero, nameof(options.MaxBlock));
+        // The longest a timer waits (about 49 days).
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.MaxBlock, TimeSpan.FromMilliseconds(uint.MaxValue - 1), nameof(options.MaxBlock));
+        _buffer = new ProducerBuffer(options.BufferMemory, options.MaxBlock, time);
         _grains = grains;
         _options = options;
         _metadata = metadata;
@@ -54,6 +65,9 @@ public sealed class Producer : IProducer
             }
         }
     }
+
+    /// <summary>Bytes of produced messages not yet acknowledged or failed, as counted against <see cref="ProducerOptions.BufferMemory"/>.</summary>
+    public long BufferedBytes => _buffer.Used;
 
     /// <inheritdoc />
     public async Task<DeliveryResult> ProduceAsync(string topic, Message message, CancellationToken cancellationToken = default)
@@ -85,11 +99,11 @@ public sealed class Producer : IProducer
 
     /// <inheritdoc />
     public void Produce(string topic, Message message, Action<DeliveryReport>? deliveryHandler = null) =>
-        _ = ProduceAndReportAsync(topic, null, message, deliveryHandler);
+        ProduceAndReport(topic, null, message, deliveryHandler);
 
     /// <inheritdoc />
     public void Produce(TopicPartition partition, Message message, Action<DeliveryReport>? deliveryHandler = null) =>
-        _ = ProduceAndReportAsync(partition.Topic, partition.Partition, message, deliveryHandler);
+        ProduceAndReport(partition.Topic, partition.Partition, message, deliveryHandler);
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<DeliveryResult>> ProduceBatchAsync(
@@ -176,15 +190,37 @@ public sealed class Producer : IProducer
         drained?.TrySetResult();
     }
 
-    private async Task ProduceAndReportAsync(string topic, int? partition, Message message, Action<DeliveryReport>? deliveryHandler)
+    private void ProduceAndReport(string topic, int? partition, Message message, Action<DeliveryReport>? deliveryHandler)
     {
+        var bytes = ProducerBuffer.Estimate(message);
         Track(1);
+        Task<Task<IReadOnlyList<DeliveryResult>>> admission;
+        try
+        {
+            admission = _buffer.AdmitAsync(bytes, () => Route(topic, [message], partition), CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            admission = Task.FromException<Task<IReadOnlyList<DeliveryResult>>>(e);
+        }
+        if (!admission.IsCompleted)
+        {
+            // Kafka's send() blocks while buffer.memory is full, up to max.block.ms: so does this call, or callers that
+            // never wait could pile up messages without bound. The buffer admits or refuses it within max.block.
+            ((IAsyncResult)admission).AsyncWaitHandle.WaitOne();
+        }
+        _ = ProduceAndReportAsync(DeliverAsync(admission, bytes), topic, partition, message, deliveryHandler);
+    }
+
+    private async Task ProduceAndReportAsync(
+        Task<IReadOnlyList<DeliveryResult>> delivery, string topic, int? partition, Message message, Action<DeliveryReport>? deliveryHandler)
+    {
         try
         {
             DeliveryReport report;
             try
             {
-                var delivered = (await EnqueueAsync(topic, [message], partition, CancellationToken.None))[0];
+                var delivered = (await delivery)[0];
                 report = new DeliveryReport(delivered.Topic, delivered.Partition, delivered.Offset, delivered.Timestamp, message, null);
             }
             catch (Exception e)
@@ -199,6 +235,10 @@ public sealed class Producer : IProducer
         }
     }
 
+    /// <summary>
+    /// Admits the messages into the buffer (waiting up to <see cref="ProducerOptions.MaxBlock"/> for room, in call
+    /// order), routes them, and gives their bytes back once they are acknowledged or failed.
+    /// </summary>
     private async Task<IReadOnlyList<DeliveryResult>> EnqueueAsync(
         string topic, IReadOnlyList<Message> messages, int? partition, CancellationToken cancellationToken)
     {
@@ -207,6 +247,27 @@ public sealed class Producer : IProducer
         {
             return [];
         }
+        var bytes = messages.Sum(ProducerBuffer.Estimate);
+        return await DeliverAsync(_buffer.AdmitAsync(bytes, () => Route(topic, messages, partition), cancellationToken), bytes);
+    }
+
+    /// <summary>Waits for admission (which may fail with ProducerBufferFull, nothing reserved), then for the outcome; then frees the bytes.</summary>
+    private async Task<IReadOnlyList<DeliveryResult>> DeliverAsync(Task<Task<IReadOnlyList<DeliveryResult>>> admission, long bytes)
+    {
+        var routed = await admission;
+        try
+        {
+            return await routed;
+        }
+        finally
+        {
+            _buffer.Release(bytes);
+        }
+    }
+
+    /// <summary>Hands the messages to their partitions (or to the line waiting for the topic's metadata), in call order.</summary>
+    private Task<IReadOnlyList<DeliveryResult>> Route(string topic, IReadOnlyList<Message> messages, int? partition)
+    {
         Task<IReadOnlyList<DeliveryResult>> dispatched;
         TaskCompletionSource<Task<IReadOnlyList<DeliveryResult>>> queued;
         lock (_topics)
@@ -237,7 +298,7 @@ public sealed class Producer : IProducer
                 }
             }
         }
-        return await (dispatched ?? await queued.Task);
+        return dispatched ?? queued.Task.Unwrap();
     }
 
     private async Task LoadAsync(string topic, TopicQueue queue)

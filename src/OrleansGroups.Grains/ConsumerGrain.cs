@@ -16,7 +16,7 @@ namespace OrleansGroups;
 /// </summary>
 [Reentrant]
 internal sealed class ConsumerGrain(IOptions<OrleansGroupsOptions> options, TimeProvider time, ILogger<ConsumerGrain> logger)
-    : Grain, IConsumerGrain
+    : Grain, IConsumerGrain, IIncomingGrainCallFilter
 {
     /// <summary>Longest a session parks a fetch on a partition (the partition caps it too).</summary>
     private const int LongPollMs = 500;
@@ -27,8 +27,20 @@ internal sealed class ConsumerGrain(IOptions<OrleansGroupsOptions> options, Time
     private long _notifications;
     private long _partitionFetches;
 
+    private InvalidRequestException? _badKey;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        try
+        {
+            GrainKeys.ParseConsumer(this.GetPrimaryKeyString());
+        }
+        catch (InvalidRequestException e)
+        {
+            // Every call is refused (see Invoke); no timer, no subscriptions.
+            _badKey = e;
+            return Task.CompletedTask;
+        }
         _lastCallTicks = time.GetTimestamp();
         this.RegisterGrainTimer(OnTimerAsync, _settings.FallbackFetchInterval, _settings.FallbackFetchInterval);
         return Task.CompletedTask;
@@ -38,6 +50,10 @@ internal sealed class ConsumerGrain(IOptions<OrleansGroupsOptions> options, Time
     {
         await ReleaseAsync([.. _partitions.Keys]);
     }
+
+    /// <summary>Refuses every call to a session whose key is not a canonical "member@group".</summary>
+    public Task Invoke(IIncomingGrainCallContext context) =>
+        _badKey is null ? context.Invoke() : Task.FromException(new InvalidRequestException(_badKey.Message));
 
     public async Task<FetchResult> Fetch(TopicPartition partition, long offset, int maxBytes, int maxWaitMs)
     {
@@ -58,7 +74,11 @@ internal sealed class ConsumerGrain(IOptions<OrleansGroupsOptions> options, Time
             _ = SubscribeAsync(prefetch);
         }
         prefetch.LastAskedTicks = _lastCallTicks;
-        var waitUntil = time.GetTimestamp() + (long)(Math.Max(0, maxWaitMs) / 1000.0 * time.TimestampFrequency);
+        // Clamped as a partition clamps its long polls: the session never parks a call longer than Log.MaxFetchWait,
+        // nor answers more than Log.FetchMaxBytes (fetch.max.bytes).
+        var wait = Math.Min(Math.Max(0, maxWaitMs), options.Value.Log.MaxFetchWait.TotalMilliseconds);
+        maxBytes = Math.Min(maxBytes, options.Value.Log.FetchMaxBytes);
+        var waitUntil = time.GetTimestamp() + (long)(wait / 1000.0 * time.TimestampFrequency);
         while (true)
         {
             if (prefetch.Failure is { } failure)

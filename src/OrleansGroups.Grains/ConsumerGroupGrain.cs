@@ -19,16 +19,17 @@ internal sealed class ConsumerGroupGrain(
     [PersistentState("group", StorageNames.State)] IPersistentState<GroupSnapshot> state,
     IOptions<OrleansGroupsOptions> options,
     TimeProvider time,
-    ILogger<ConsumerGroupGrain> logger) : Grain, IConsumerGroupGrain
+    ILogger<ConsumerGroupGrain> logger) : Grain, IConsumerGroupGrain, IIncomingGrainCallFilter
 {
     /// <summary>Kafka's limit on group ids is the string length of its protocol; ours keeps keys sane.</summary>
-    public const int MaxGroupIdLength = 249;
+    public const int MaxGroupIdLength = Ids.MaxLength;
 
     private GroupCoordinator _coordinator = null!;
     private IReadOnlyDictionary<string, int> _partitionCounts = new Dictionary<string, int>();
     private IReadOnlyCollection<string> _partitionCountsFor = [];
     private DateTimeOffset _partitionCountsAt;
     private bool _registered;
+    private InvalidGroupIdException? _badKey;
     private readonly Dictionary<string, IGroupMemberObserver> _observers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _rungAndNotYetHeard = new(StringComparer.Ordinal);
 
@@ -36,9 +37,15 @@ internal sealed class ConsumerGroupGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(GroupId) || GroupId.Length > MaxGroupIdLength)
+        try
         {
-            throw new InvalidGroupIdException(GroupId, $"a group id has 1 to {MaxGroupIdLength} characters");
+            Ids.ValidateGroupId(GroupId);
+        }
+        catch (InvalidGroupIdException e)
+        {
+            // Every call is refused (see Invoke); nothing is loaded, no timer runs.
+            _badKey = e;
+            return;
         }
         _coordinator = NewCoordinator(state.State);
         // A cleared record may still exist (storage providers differ), so a deleted group counts as unregistered.
@@ -49,14 +56,42 @@ internal sealed class ConsumerGroupGrain(
         await ExpireOffsetsAsync();
     }
 
+    /// <summary>Refuses every call to a grain whose key is not a legal group id, before anything is read or written.</summary>
+    public Task Invoke(IIncomingGrainCallContext context) =>
+        _badKey is null ? context.Invoke() : Task.FromException(new InvalidGroupIdException(GroupId, _badKey.Reason));
+
     public async Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request)
     {
+        ValidateRequest(request);
         var counts = await PartitionCountsAsync(_coordinator.SubscribedTopics(request.SubscribedTopics));
         _rungAndNotYetHeard.Remove(request.MemberId);
         var result = _coordinator.Heartbeat(request, counts);
         await PersistAsync(result.Events, result.MustConfirm);
         RingMembersThatCanProgress(result.Events.Count, request.MemberId);
         return result.Response;
+    }
+
+    /// <summary>
+    /// Bounds what a heartbeat can make the group store, before anything runs: member, instance and client ids like
+    /// group ids (<see cref="Ids.MaxLength"/>), subscribed topics legal names and no more than the cluster may hold.
+    /// </summary>
+    private void ValidateRequest(HeartbeatRequest request)
+    {
+        Ids.ValidateMemberId(request.MemberId);
+        Ids.ValidateOptional(request.InstanceId, "group.instance.id");
+        Ids.ValidateClientId(request.ClientId);
+        if (request.SubscribedTopics is { } topics)
+        {
+            if (topics.Count > options.Value.MaxTopics)
+            {
+                throw new InvalidRequestException(
+                    $"A member subscribes to {topics.Count} topics; the cluster holds at most {options.Value.MaxTopics} (MaxTopics).");
+            }
+            foreach (var topic in topics)
+            {
+                TopicName.Validate(topic);
+            }
+        }
     }
 
     public Task Watch(string memberId, IGroupMemberObserver observer)
@@ -206,6 +241,22 @@ internal sealed class ConsumerGroupGrain(
         }
         var deleted = events.Count > 0 && events[^1] is GroupDeleted;
         var previous = state.State;
+        var registering = !deleted && !_registered;
+        if (registering)
+        {
+            // A new group is registered before its first write, so a full registry (Groups.MaxGroups) refuses it
+            // before anything is stored; the events are undone in memory.
+            try
+            {
+                await GrainFactory.GetGrain<IGroupRegistryGrain>(GrainKeys.GroupRegistry).Register(GroupId);
+                _registered = true;
+            }
+            catch (Exception)
+            {
+                _coordinator = NewCoordinator(previous);
+                throw;
+            }
+        }
         try
         {
             if (deleted)
@@ -222,6 +273,18 @@ internal sealed class ConsumerGroupGrain(
         catch (Exception e)
         {
             Log.GroupWriteFailed(logger, GroupId, e);
+            if (registering)
+            {
+                // Nothing of the new group was stored: leave the registry as it was (best effort; a retry registers again).
+                try
+                {
+                    await UnregisterAsync();
+                }
+                catch (Exception)
+                {
+                    // The registry lists a group without state; listing tolerates it and the group's next write fixes it.
+                }
+            }
             state.State = previous;
             _coordinator = NewCoordinator(previous);
             DeactivateOnIdle();
@@ -238,11 +301,6 @@ internal sealed class ConsumerGroupGrain(
             state.State = new GroupSnapshot();
             _coordinator = NewCoordinator(state.State);
             await UnregisterAsync();
-        }
-        else if (!_registered)
-        {
-            await GrainFactory.GetGrain<IGroupRegistryGrain>(GrainKeys.GroupRegistry).Register(GroupId);
-            _registered = true;
         }
     }
 

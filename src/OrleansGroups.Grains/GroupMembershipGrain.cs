@@ -51,10 +51,16 @@ internal sealed class GroupMembershipGrain(
 
     public async Task Join(GroupMembershipRequest request)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        if (string.IsNullOrWhiteSpace(request.GroupId) || request.GroupId.Length > ConsumerGroupGrain.MaxGroupIdLength)
+        if (request is null)
         {
-            throw new InvalidGroupIdException(request.GroupId, $"a group id has 1 to {ConsumerGroupGrain.MaxGroupIdLength} characters");
+            throw new InvalidRequestException("A join needs a request.");
+        }
+        Ids.ValidateGroupId(request.GroupId);
+        if (request.Member is null || this.GetPrimaryKeyString() != GrainKeys.GrainMember(request.GroupId, request.Member.GetGrainId()))
+        {
+            // One membership per (group, member grain): a request for another pair would be a second membership of it.
+            throw new InvalidRequestException(
+                $"Membership '{this.GetPrimaryKeyString()}' cannot join group '{request.GroupId}' for {request.Member?.GetGrainId().ToString() ?? "no member"}: its key must be \"group|member grain id\".");
         }
         if (request.Topics is null || request.Topics.Count == 0)
         {

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using OrleansGroups.Core.Errors;
+using OrleansGroups.Hosting;
 
 namespace OrleansGroups;
 
@@ -12,14 +14,20 @@ public sealed class GroupRegistryState
 
 /// <summary>Remembers which groups exist so they can be listed.</summary>
 internal sealed class GroupRegistryGrain(
-    [PersistentState("groups", StorageNames.State)] IPersistentState<GroupRegistryState> state) : Grain, IGroupRegistryGrain
+    [PersistentState("groups", StorageNames.State)] IPersistentState<GroupRegistryState> state,
+    IOptions<OrleansGroupsOptions> options) : Grain, IGroupRegistryGrain
 {
     public async Task Register(string groupId)
     {
-        if (!state.State.Groups.Add(groupId))
+        if (state.State.Groups.Contains(groupId))
         {
             return;
         }
+        if (state.State.Groups.Count >= options.Value.Groups.MaxGroups)
+        {
+            throw new ResourceLimitReachedException("groups", options.Value.Groups.MaxGroups, "Groups.MaxGroups");
+        }
+        state.State.Groups.Add(groupId);
         await state.WriteOrRollBackAsync(this, () => state.State.Groups.Remove(groupId), $"Group '{groupId}' could not be registered");
     }
 

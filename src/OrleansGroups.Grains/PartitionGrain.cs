@@ -18,7 +18,7 @@ namespace OrleansGroups;
 [Reentrant]
 internal sealed class PartitionGrain(
     ILogStore store, IOptions<OrleansGroupsOptions> options, TailCacheBudget tailCacheBudget, TimeProvider time, ILogger<PartitionGrain> logger)
-    : Grain, IPartitionGrain
+    : Grain, IPartitionGrain, IIncomingGrainCallFilter
 {
     private TopicPartition _partition;
     private TopicConfig _config = TopicConfig.Default;
@@ -30,10 +30,22 @@ internal sealed class PartitionGrain(
     private bool _announcing;
     private IDisposable? _retentionTimer;
     private long? _deletedIncarnation;
+    private InvalidRequestException? _badKey;
 
+    /// <summary>
+    /// Parses the key strictly: "orders/01" or "orders/+1" would otherwise be a second activation over partition 1's
+    /// storage. A bad key is remembered and every call is refused with it (see <see cref="Invoke"/>), before touching storage.
+    /// </summary>
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _partition = GrainKeys.ParsePartition(this.GetPrimaryKeyString());
+        try
+        {
+            _partition = GrainKeys.ParsePartition(this.GetPrimaryKeyString());
+        }
+        catch (InvalidRequestException e)
+        {
+            _badKey = e;
+        }
         return Task.CompletedTask;
     }
 
@@ -42,6 +54,10 @@ internal sealed class PartitionGrain(
         _log?.ReleaseTailCache();
         return Task.CompletedTask;
     }
+
+    /// <summary>Refuses every call to a grain whose key is not a canonical "topic/partition", before anything runs.</summary>
+    public Task Invoke(IIncomingGrainCallContext context) =>
+        _badKey is null ? context.Invoke() : Task.FromException(new InvalidRequestException(_badKey.Message));
 
     public async Task<AppendResult> Append(byte[] batch)
     {
@@ -89,7 +105,8 @@ internal sealed class PartitionGrain(
             var wait = TimeSpan.FromMilliseconds(maxWaitMs);
             await log.WaitForDataAsync(offset, wait < options.Value.Log.MaxFetchWait ? wait : options.Value.Log.MaxFetchWait);
         }
-        var batches = await log.ReadAsync(offset, maxBytes);
+        // fetch.max.bytes: the server's cap, whatever the caller asked (a first batch larger than it still comes whole).
+        var batches = await log.ReadAsync(offset, Math.Min(maxBytes, options.Value.Log.FetchMaxBytes));
         return new FetchResult(batches, log.LogStartOffset, log.HighWatermark);
     }
 

@@ -47,6 +47,10 @@ internal sealed class TopicRegistryGrain(
         {
             throw new TopicAlreadyExistsException(name);
         }
+        if (state.State.Topics.Count >= options.Value.MaxTopics)
+        {
+            throw new ResourceLimitReachedException("topics", options.Value.MaxTopics, "MaxTopics");
+        }
         if (state.State.Deleting.ContainsKey(name))
         {
             // An interrupted deletion: its old records must be gone before a topic of that name exists again.

@@ -36,6 +36,9 @@ public abstract class BadInputTests(ClusterFixture fixture)
         public IPartitionGrain Partition(string topic, int partition) =>
             Grains.GetGrain<IPartitionGrain>(GrainKeys.Partition(new TopicPartition(topic, partition)));
 
+        /// <summary>A partition grain by its raw key, bypassing the client's key builder.</summary>
+        public IPartitionGrain RawPartition(string key) => Grains.GetGrain<IPartitionGrain>(key);
+
         public IConsumerGroupGrain Group(string group) => Grains.GetGrain<IConsumerGroupGrain>(group);
 
         /// <summary>A topic whose every partition holds <paramref name="recordsPerPartition"/> records.</summary>
@@ -229,7 +232,13 @@ public abstract class BadInputTests(ClusterFixture fixture)
                 var topic = await env.TopicAsync(2, 1);
                 return On(() => env.Partition(topic, 2).Fetch(0, 1024, 0), () => env.MarksAsync(topic));
             }),
-        Case<UnknownPartitionException>("grain fetch: negative partition", OrleansGroupsErrorCode.UnknownPartition,
+        Case<InvalidRequestException>("grain fetch: negative partition key 'topic/-1'", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2, 1);
+                return On(() => env.RawPartition($"{topic}/-1").Fetch(0, 1024, 0), () => env.MarksAsync(topic));
+            }),
+        Case<InvalidRequestException>("client key: negative partition is refused before any call", OrleansGroupsErrorCode.InvalidRequest,
             async env =>
             {
                 var topic = await env.TopicAsync(2, 1);
@@ -240,6 +249,139 @@ public abstract class BadInputTests(ClusterFixture fixture)
             {
                 var topic = await env.TopicAsync(2, 1);
                 return On(() => env.Admin.ResetOffsetsAsync(Env.NewName("g"), topic, OffsetResetSpec.ToEarliest(), false, partitions: [5]), env.GroupIdsAsync);
+            }),
+
+        // ---- Non-canonical grain keys: a second spelling would be a second writer over the same storage ----
+        Case<InvalidRequestException>("grain append: non-canonical key 'topic/01' writes nothing", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2, 1);
+                return On(() => env.RawPartition($"{topic}/01").Append(Env.Batch(1)), () => env.MarksAsync(topic));
+            }),
+        Case<InvalidRequestException>("grain append: non-canonical key 'topic/+1' writes nothing", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2, 1);
+                return On(() => env.RawPartition($"{topic}/+1").Append(Env.Batch(1)), () => env.MarksAsync(topic));
+            }),
+        Case<InvalidRequestException>("grain append: non-canonical key 'topic/ 1' writes nothing", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2, 1);
+                return On(() => env.RawPartition($"{topic}/ 1").Append(Env.Batch(1)), () => env.MarksAsync(topic));
+            }),
+        Case<InvalidRequestException>("grain append: non-canonical key 'topic/1 ' writes nothing", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2, 1);
+                return On(() => env.RawPartition($"{topic}/1 ").Append(Env.Batch(1)), () => env.MarksAsync(topic));
+            }),
+        Case<InvalidRequestException>("grain append: non-canonical key 'topic/00' writes nothing", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2, 1);
+                return On(() => env.RawPartition($"{topic}/00").Append(Env.Batch(1)), () => env.MarksAsync(topic));
+            }),
+        Case<InvalidRequestException>("grain append: non-canonical key 'topic/\u0661 (Arabic-Indic one)' writes nothing", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2, 1);
+                return On(() => env.RawPartition($"{topic}/\u0661").Append(Env.Batch(1)), () => env.MarksAsync(topic));
+            }),
+        Case<InvalidRequestException>("grain append: non-canonical key 'topic/2147483648' writes nothing", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2, 1);
+                return On(() => env.RawPartition($"{topic}/2147483648").Append(Env.Batch(1)), () => env.MarksAsync(topic));
+            }),
+        Case<InvalidRequestException>("grain fetch: non-canonical key 'topic/01'", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2, 1);
+                return On(() => env.RawPartition($"{topic}/01").Fetch(0, 1024, 0), () => env.MarksAsync(topic));
+            }),
+        Case<InvalidRequestException>("grain delete log: non-canonical key 'topic/+1' deletes nothing", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2, 3);
+                return On(() => env.RawPartition($"{topic}/+1").DeleteLog(1), () => env.MarksAsync(topic));
+            }),
+        Case<InvalidRequestException>("grain watermarks: key with an illegal topic part 'a b/0'", OrleansGroupsErrorCode.InvalidRequest,
+            env => On(() => env.RawPartition("a b/0").GetWatermarks(), env.TopicsAsync)),
+        Case<InvalidRequestException>("consumer session: key without a member '@group'", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(1, 1);
+                return On(() => env.Grains.GetGrain<IConsumerGrain>("@" + Env.NewName("g")).Fetch(new(topic, 0), 0, 1024, 0), () => env.MarksAsync(topic));
+            }),
+        Case<InvalidRequestException>("consumer session: key without a group 'member@'", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(1, 1);
+                return On(() => env.Grains.GetGrain<IConsumerGrain>("m1@").Fetch(new(topic, 0), 0, 1024, 0), () => env.MarksAsync(topic));
+            }),
+        Case<InvalidGroupIdException>("grain heartbeat: 250-char group key", OrleansGroupsErrorCode.InvalidGroupId,
+            async env =>
+            {
+                var topic = await env.TopicAsync(1);
+                return On(() => env.JoinAsync(LongName, "m1", topic), env.GroupIdsAsync);
+            }),
+        Case<InvalidGroupIdException>("grain describe: group key with a control character", OrleansGroupsErrorCode.InvalidGroupId,
+            env => On(() => env.Group("g\u0000x").Describe(), env.GroupIdsAsync)),
+        Case<InvalidGroupIdException>("consumer: 250-char group id", OrleansGroupsErrorCode.InvalidGroupId,
+            env => On(() => Task.FromResult(env.Groups.CreateConsumer(new ConsumerOptions(LongName))), env.GroupIdsAsync)),
+        Case<InvalidRequestException>("consumer: 250-char instance id", OrleansGroupsErrorCode.InvalidRequest,
+            env => On(() => Task.FromResult(env.Groups.CreateConsumer(new ConsumerOptions(Env.NewName("g")) { InstanceId = LongName })), env.GroupIdsAsync)),
+        Case<InvalidRequestException>("heartbeat: 250-char member id", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2);
+                var group = Env.NewName("g");
+                await env.JoinAsync(group, "m1", topic);
+                return On(() => env.JoinAsync(group, LongName, topic), () => env.GroupAsync(group));
+            }),
+        Case<InvalidRequestException>("heartbeat: member id with '@'", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2);
+                var group = Env.NewName("g");
+                await env.JoinAsync(group, "m1", topic);
+                return On(() => env.JoinAsync(group, "m2@elsewhere", topic), () => env.GroupAsync(group));
+            }),
+        Case<InvalidRequestException>("heartbeat: 250-char instance id", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2);
+                var group = Env.NewName("g");
+                await env.JoinAsync(group, "m1", topic);
+                return On(() => env.JoinAsync(group, "m2", topic, instanceId: LongName), () => env.GroupAsync(group));
+            }),
+        Case<InvalidTopicNameException>("heartbeat: subscribes to an illegal topic name", OrleansGroupsErrorCode.InvalidTopicName,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2);
+                var group = Env.NewName("g");
+                await env.JoinAsync(group, "m1", topic);
+                return On(() => env.JoinAsync(group, "m2", "no spaces allowed"), () => env.GroupAsync(group));
+            }),
+        Case<InvalidRequestException>("heartbeat: subscribes to more topics than the cluster may hold", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(2);
+                var group = Env.NewName("g");
+                await env.JoinAsync(group, "m1", topic);
+                var topics = Enumerable.Range(0, OrleansGroups.Hosting.OrleansGroupsOptions.DefaultMaxTopics + 1).Select(i => $"t{i}").ToList();
+                return On(() => env.Group(group).Heartbeat(new HeartbeatRequest("m2", MemberEpochs.Join, null, "x", topics, [])), () => env.GroupAsync(group));
+            }),
+        Case<InvalidRequestException>("grain membership: key that is not 'group|member'", OrleansGroupsErrorCode.InvalidRequest,
+            async env =>
+            {
+                var topic = await env.TopicAsync(1);
+                var group = Env.NewName("g");
+                var member = env.Grains.GetGrain<IRecordingMemberGrain>(Env.NewName("member"));
+                var membership = env.Grains.GetGrain<IGroupMembershipGrain>($"{group}|not-the-member");
+                return On(() => membership.Join(new GroupMembershipRequest(group, [topic], member)),
+                    async () => $"{(await membership.GetStatus()).Request?.GroupId ?? "none"} {await env.GroupIdsAsync()}");
             }),
 
         // ---- Offsets ----

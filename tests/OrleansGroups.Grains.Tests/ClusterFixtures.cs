@@ -14,6 +14,19 @@ namespace OrleansGroups.Grains.Tests;
 public abstract class ClusterFixture : IAsyncLifetime
 {
     private const string ConnectionStringKey = "OrleansGroupsTests:ConnectionString";
+    private const string SmallLimitsKey = "OrleansGroupsTests:SmallLimits";
+
+    /// <summary>With small limits (<see cref="LimitsClusterFixture"/>): at most this many topics...</summary>
+    public const int SmallMaxTopics = 3;
+
+    /// <summary>...groups...</summary>
+    public const int SmallMaxGroups = 3;
+
+    /// <summary>...and members per group.</summary>
+    public const int SmallMaxGroupSize = 2;
+
+    /// <summary>True for a cluster whose topic, group and group-size limits are the small ones above.</summary>
+    protected virtual bool SmallLimits => false;
 
     public TestCluster Cluster { get; private set; } = null!;
 
@@ -30,6 +43,7 @@ public abstract class ClusterFixture : IAsyncLifetime
         var connectionString = await StartStorageAsync();
         var builder = new TestClusterBuilder(1);
         builder.Properties[ConnectionStringKey] = connectionString ?? "";
+        builder.Properties[SmallLimitsKey] = SmallLimits ? "true" : "";
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
@@ -51,6 +65,12 @@ public abstract class ClusterFixture : IAsyncLifetime
         FetchMaxWait = TimeSpan.FromMilliseconds(200),
     };
 
+    /// <summary>The silos' fetch.max.bytes (Log.FetchMaxBytes): 2 MiB.</summary>
+    public const int FetchMaxBytes = 2 << 20;
+
+    /// <summary>The silos' cap on a fetch's wait (Log.MaxFetchWait): 5 s.</summary>
+    public static readonly TimeSpan MaxFetchWait = TimeSpan.FromSeconds(5);
+
     private sealed class SiloConfigurator : ISiloConfigurator
     {
         public void Configure(ISiloBuilder silo)
@@ -68,9 +88,18 @@ public abstract class ClusterFixture : IAsyncLifetime
                 o.Log.TailCacheBytes = 256 << 10;
                 o.Log.IndexIntervalBytes = 16 << 10;
                 o.Log.RetentionCheckInterval = TimeSpan.FromHours(1);
+                // Bounds small enough for a test to exceed (BoundsTests); every other test asks for less.
+                o.Log.FetchMaxBytes = FetchMaxBytes;
+                o.Log.MaxFetchWait = MaxFetchWait;
                 o.Groups.ExpiryCheckInterval = TimeSpan.FromMilliseconds(100);
                 o.Groups.MetadataRefreshInterval = TimeSpan.FromMilliseconds(200);
                 o.Groups.Coordinator = new() { HeartbeatIntervalMs = 100, ReconcilingHeartbeatIntervalMs = 20, MinSessionTimeoutMs = 500 };
+                if (silo.Configuration[SmallLimitsKey] == "true")
+                {
+                    o.MaxTopics = SmallMaxTopics;
+                    o.Groups.MaxGroups = SmallMaxGroups;
+                    o.Groups.Coordinator = o.Groups.Coordinator with { MaxGroupSize = SmallMaxGroupSize };
+                }
             });
             silo.AddIncomingGrainCallFilter(CommitFaults.FilterAsync);
         }
@@ -138,6 +167,22 @@ public sealed class AzuriteClusterFixture : ClusterFixture
     }
 
     protected override Task StopStorageAsync() => _azurite.DisposeAsync();
+}
+
+/// <summary>A memory cluster of its own with small topic, group and group-size limits, for the tests that reach them.</summary>
+public sealed class LimitsClusterFixture : ClusterFixture
+{
+    public override string StorageName => "memory";
+
+    protected override bool SmallLimits => true;
+
+    protected override Task<string?> StartStorageAsync() => Task.FromResult<string?>(null);
+}
+
+[CollectionDefinition(Name)]
+public sealed class LimitsClusterCollection : ICollectionFixture<LimitsClusterFixture>
+{
+    public const string Name = "memory cluster with small limits";
 }
 
 [CollectionDefinition(Name)]

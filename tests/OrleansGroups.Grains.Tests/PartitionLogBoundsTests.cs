@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansGroups.Core.Errors;
 using OrleansGroups.Core.Log;
@@ -18,9 +19,11 @@ public sealed class PartitionLogBoundsTests
         return (batch, header);
     }
 
-    private static async Task<AppendResult> AppendAsync(PartitionLog log, string value)
+    private static async Task<AppendResult> AppendAsync(PartitionLog log, string value, long producerId = -1, int sequence = -1)
     {
-        var (batch, header) = Batch(value);
+        var batch = RecordBatch.Encode(0, [new ProducerRecord(null, Encoding.UTF8.GetBytes(value), null, 1_000)],
+            producerId, producerId < 0 ? (short)-1 : (short)0, sequence);
+        Assert.True(RecordBatch.TryReadHeader(batch, out var header));
         await log.EnsureRecoveredAsync();
         return await log.AppendAsync(batch, header);
     }
@@ -86,5 +89,34 @@ public sealed class PartitionLogBoundsTests
         first.ReleaseTailCache();
         second.ReleaseTailCache();
         Assert.Equal(0, budget.UsedBytes);
+    }
+
+    [Fact]
+    public async Task IdleProducers_AreForgottenAfterProducerIdExpiration_ByAppendsAndByRecovery()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20_000));
+        var store = new MemoryLogStore();
+        var options = new LogOptions { ProducerIdExpiration = TimeSpan.FromHours(1) };
+        var partition = new TopicPartition("expiry", 0);
+        var log = new PartitionLog(store, partition, 1, options, time, NullLogger.Instance);
+        await AppendAsync(log, "a0", producerId: 7, sequence: 0);
+        await AppendAsync(log, "b0", producerId: 8, sequence: 0);
+        Assert.Equal(2, log.Stats.Producers);
+
+        // 1. Producer 7 stays silent past the expiration; producer 8's next append runs the expiry.
+        time.Advance(TimeSpan.FromMinutes(40));
+        await AppendAsync(log, "b1", producerId: 8, sequence: 1);
+        time.Advance(TimeSpan.FromMinutes(40));
+        await AppendAsync(log, "b2", producerId: 8, sequence: 2);
+        Assert.Equal(1, log.Stats.Producers);
+
+        // 2. A recovery dates replayed batches by its own clock (record timestamps here are from 1970), so it keeps both
+        //    producers of the segment it scans, and forgets them only an expiration later.
+        var recovered = new PartitionLog(store, partition, 1, options, time, NullLogger.Instance);
+        await recovered.EnsureRecoveredAsync();
+        Assert.Equal(2, recovered.Stats.Producers);
+        time.Advance(TimeSpan.FromMinutes(61));
+        await AppendAsync(recovered, "c0", producerId: 9, sequence: 0);
+        Assert.Equal(1, recovered.Stats.Producers);
     }
 }

@@ -170,6 +170,11 @@ public sealed class GroupCoordinator
         }
         else if (request.MemberEpoch == MemberEpochs.Join)
         {
+            if (existing is null && Model.Members.Count >= _options.MaxGroupSize)
+            {
+                // group.max.size: a new member would grow the group past its bound (a rejoin or a static takeover does not).
+                throw new GroupMaxSizeReachedException(Model.GroupId, _options.MaxGroupSize);
+            }
             if (existing is not null)
             {
                 // The member lost its state (fenced or restarted with the same id): whatever it owned is released.
@@ -646,7 +651,8 @@ public sealed class GroupCoordinator
     /// <summary>The canonical name of a requested assignor (Kafka answers an unknown one with UNSUPPORTED_ASSIGNOR).</summary>
     private static string? CanonicalAssignor(string? requested) => requested is null ? null : Assignors.Canonical(requested);
 
-    private int RebalanceTimeout(int requested) => requested > 0 ? requested : _options.DefaultRebalanceTimeoutMs;
+    private int RebalanceTimeout(int requested) =>
+        requested > 0 ? Math.Min(requested, _options.MaxRebalanceTimeoutMs) : _options.DefaultRebalanceTimeoutMs;
 
     private void ForgetDeadlines(string memberId)
     {

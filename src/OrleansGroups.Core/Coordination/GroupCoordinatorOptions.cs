@@ -54,4 +54,25 @@ public sealed record GroupCoordinatorOptions
     /// session timeout (it lengthens eviction after a move by up to this).
     /// </remarks>
     public int MaxConfirmationStalenessMs { get; init; } = DefaultMaxConfirmationStaleness;
+
+    /// <summary>
+    /// Largest rebalance timeout a member may ask for (default 30 min, as <see cref="MaxSessionTimeoutMs"/>); a larger
+    /// request is clamped. It bounds how long a member that stopped releasing partitions can hold them.
+    /// </summary>
+    public int MaxRebalanceTimeoutMs { get; init; } = 1_800_000;
+
+    /// <summary>Default of <see cref="MaxGroupSize"/>: 1,000 members.</summary>
+    public const int DefaultMaxGroupSize = 1_000;
+
+    /// <summary>
+    /// Most members one group holds (Kafka's <c>group.max.size</c>, unlimited by default there; its KIP-848
+    /// <c>group.consumer.max.size</c> defaults to 200). A join that would pass it fails with GroupMaxSizeReached and
+    /// changes nothing; a member rejoining or a static member's new incarnation does not count twice.
+    /// </summary>
+    /// <remarks>
+    /// Default 1,000. Every member is state the group grain persists on each change and reassigns on each rebalance,
+    /// so a runaway client that joins in a loop must hit a bound. Tuning rule: above the largest deployment's consumer
+    /// count; members beyond the partition count get nothing to read anyway.
+    /// </remarks>
+    public int MaxGroupSize { get; init; } = DefaultMaxGroupSize;
 }

@@ -68,6 +68,12 @@ public enum OrleansGroupsErrorCode
     /// was queued. Retriable after a short backoff; the producer's retries are the backpressure.
     /// </summary>
     AppendQueueFull,
+    /// <summary>The group has <c>group.max.size</c> members: a new member cannot join (Kafka's GROUP_MAX_SIZE_REACHED).</summary>
+    GroupMaxSizeReached,
+    /// <summary>The producer's buffer (<c>buffer.memory</c>) stayed full for <c>max.block.ms</c>: the message was not accepted.</summary>
+    ProducerBufferFull,
+    /// <summary>A cluster-wide bound (the number of topics or groups) is reached: nothing was created.</summary>
+    ResourceLimitReached,
 }
 
 /// <summary>
@@ -220,7 +226,11 @@ public sealed class StaleMemberEpochException(string groupId, string memberId, i
 /// <summary>The group id is empty or too long.</summary>
 [GenerateSerializer]
 public sealed class InvalidGroupIdException(string? groupId, string reason)
-    : OrleansGroupsException(OrleansGroupsErrorCode.InvalidGroupId, $"Invalid group id '{groupId}': {reason}.");
+    : OrleansGroupsException(OrleansGroupsErrorCode.InvalidGroupId, $"Invalid group id '{(groupId is { Length: > 64 } ? groupId[..61] + "..." : groupId)}': {reason}.")
+{
+    /// <summary>Why the id was refused.</summary>
+    [Id(0)] public string Reason { get; } = reason;
+}
 
 /// <summary>No group with that id exists.</summary>
 [GenerateSerializer]
@@ -394,4 +404,51 @@ public sealed class AppendQueueFullException(string topic, int partition, long q
     [Id(2)] public long QueuedBytes { get; } = queuedBytes;
     /// <summary>The bound (<c>Log.MaxQueuedAppendBytes</c>).</summary>
     [Id(3)] public long MaxQueuedBytes { get; } = maxQueuedBytes;
+}
+
+/// <summary>The group already holds <c>group.max.size</c> members: this member did not join, and nothing changed.</summary>
+[GenerateSerializer]
+public sealed class GroupMaxSizeReachedException(string groupId, int maxSize)
+    : OrleansGroupsException(OrleansGroupsErrorCode.GroupMaxSizeReached,
+        $"Group '{groupId}' already has {maxSize} members (group.max.size); the new member did not join.")
+{
+    /// <summary>The group.</summary>
+    [Id(0)] public string GroupId { get; } = groupId;
+    /// <summary>The bound in force.</summary>
+    [Id(1)] public int MaxSize { get; } = maxSize;
+}
+
+/// <summary>
+/// The producer's unacknowledged bytes stayed at <c>buffer.memory</c> for <c>max.block.ms</c> (Kafka throws a
+/// TimeoutException, "Failed to allocate memory within the configured max blocking time"): the message was not
+/// accepted, nothing of it will be sent. Retriable: the buffer drains as the cluster acknowledges.
+/// </summary>
+[GenerateSerializer]
+public sealed class ProducerBufferFullException(long requestedBytes, long bufferedBytes, long bufferMemory, TimeSpan maxBlock)
+    : OrleansGroupsException(OrleansGroupsErrorCode.ProducerBufferFull,
+        $"Failed to buffer {requestedBytes} bytes within max.block ({maxBlock.TotalMilliseconds:0} ms): {bufferedBytes} of buffer.memory = {bufferMemory} bytes are waiting for acknowledgement; the message was not accepted.")
+{
+    /// <summary>Bytes the rejected message needed.</summary>
+    [Id(0)] public long RequestedBytes { get; } = requestedBytes;
+    /// <summary>Bytes buffered when the wait ended.</summary>
+    [Id(1)] public long BufferedBytes { get; } = bufferedBytes;
+    /// <summary>The producer's buffer.memory.</summary>
+    [Id(2)] public long BufferMemory { get; } = bufferMemory;
+    /// <summary>How long the producer waited for room (max.block).</summary>
+    [Id(3)] public TimeSpan MaxBlock { get; } = maxBlock;
+
+    /// <inheritdoc />
+    public override bool IsRetriable => true;
+}
+
+/// <summary>A cluster-wide bound is reached (<see cref="Resource"/>: "topics" or "groups"); nothing was created.</summary>
+[GenerateSerializer]
+public sealed class ResourceLimitReachedException(string resource, int limit, string option)
+    : OrleansGroupsException(OrleansGroupsErrorCode.ResourceLimitReached,
+        $"The cluster already has {limit} {resource} ({option}); delete some or raise the limit. Nothing was created.")
+{
+    /// <summary>What is bounded: "topics" or "groups".</summary>
+    [Id(0)] public string Resource { get; } = resource;
+    /// <summary>The bound in force.</summary>
+    [Id(1)] public int Limit { get; } = limit;
 }

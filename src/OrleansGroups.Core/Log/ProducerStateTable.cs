@@ -95,6 +95,52 @@ public sealed class ProducerStateTable(TopicPartition partition)
         Record(producerId, epoch, baseSequence, recordCount, baseOffset, appendTime);
     }
 
+    /// <summary>
+    /// Forgets producers idle for longer than <paramref name="expirationMs"/> (Kafka's <c>producer.id.expiration.ms</c>)
+    /// at <paramref name="nowMs"/>, then, while more than <paramref name="maxProducers"/> remain, the least recently
+    /// active ones. A producer's activity is the newest append time of its remembered batches; a producer with a batch
+    /// still being written is never forgotten. Returns how many were forgotten. The table keeps no clock: the caller
+    /// passes its time, so the rule is the same on every replica and in tests.
+    /// </summary>
+    /// <remarks>
+    /// Worked example: expiration 1 day (86,400,000 ms), a producer whose last batch was appended at t = 1,000 is kept
+    /// at now = 86,401,000 (idle exactly the expiration) and forgotten at now = 86,401,001. A forgotten producer that
+    /// comes back is unknown: its next batch is accepted at any sequence, as after retention removed its batches, so
+    /// a retry of a batch appended before it was forgotten would be written again. Hence a day, far beyond any retry.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="expirationMs"/> or <paramref name="maxProducers"/> is negative.</exception>
+    public int ExpireIdle(long nowMs, long expirationMs, int maxProducers = int.MaxValue)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(expirationMs);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxProducers);
+        // 1. Expired: one pass, no sorting (the common case, cheap enough to run on every checkpoint).
+        var expired = _producers
+            .Where(p => !p.Value.InFlight && (p.Value.LastActive == long.MinValue || nowMs - p.Value.LastActive > expirationMs))
+            .Select(p => p.Key)
+            .ToList();
+        foreach (var id in expired)
+        {
+            _producers.Remove(id);
+        }
+        var forgotten = expired.Count;
+        // 2. Still too many: the least recently active idle ones go, oldest first.
+        if (_producers.Count > maxProducers)
+        {
+            var oldest = _producers
+                .Where(p => !p.Value.InFlight)
+                .OrderBy(p => p.Value.LastActive).ThenBy(p => p.Key)
+                .Select(p => p.Key)
+                .Take(_producers.Count - maxProducers)
+                .ToList();
+            foreach (var id in oldest)
+            {
+                _producers.Remove(id);
+            }
+            forgotten += oldest.Count;
+        }
+        return forgotten;
+    }
+
     /// <summary>Forgets everything (before a rebuild from the log).</summary>
     public void Clear() => _producers.Clear();
 
@@ -132,6 +178,12 @@ public sealed class ProducerStateTable(TopicPartition partition)
     {
         public short Epoch { get; } = epoch;
         public List<BatchMetadata> Batches { get; } = [];
+
+        /// <summary>A batch recorded but not yet durable (its offset is still -1).</summary>
+        public bool InFlight => Batches.Exists(b => b.BaseOffset < 0);
+
+        /// <summary>Newest append time among its batches (long.MinValue with none).</summary>
+        public long LastActive => Batches.Count == 0 ? long.MinValue : Batches.Max(b => b.AppendTime);
     }
 }
 

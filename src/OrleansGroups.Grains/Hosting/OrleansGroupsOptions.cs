@@ -37,6 +37,19 @@ public sealed class OrleansGroupsOptions
 
     /// <summary>Consumer session (prefetch and notification) settings.</summary>
     public ConsumerSessionOptions Consumers { get; set; } = new();
+
+    /// <summary>Default of <see cref="MaxTopics"/>: 10,000.</summary>
+    public const int DefaultMaxTopics = 10_000;
+
+    /// <summary>
+    /// Most topics the cluster holds (default 10,000; Kafka has no such setting, only its per-broker partition
+    /// guidance). Creating one more fails with ResourceLimitReached and creates nothing.
+    /// </summary>
+    /// <remarks>
+    /// The topic registry is one grain whose state lists every topic and is rewritten on each create or delete:
+    /// 10,000 topics are about 1 MB per write. Tuning rule: raise it only with that write size in mind.
+    /// </remarks>
+    public int MaxTopics { get; set; } = DefaultMaxTopics;
 }
 
 /// <summary>How to reach Azure Storage: a connection string (Azurite, development) or service URIs with managed identity.</summary>
@@ -104,4 +117,18 @@ public sealed class GroupOptions
 
     /// <summary>How long a group caches topic partition counts (default 5 s).</summary>
     public TimeSpan MetadataRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Default of <see cref="MaxGroups"/>: 10,000.</summary>
+    public const int DefaultMaxGroups = 10_000;
+
+    /// <summary>
+    /// Most consumer groups the cluster holds (default 10,000; Kafka has no such setting). A new group's first write
+    /// (its first member joining, or offsets reset or committed for it) fails with ResourceLimitReached and writes nothing.
+    /// </summary>
+    /// <remarks>
+    /// The group registry is one grain whose state lists every group id (up to 249 characters each) and is rewritten
+    /// when a group appears or goes: 10,000 ids of 40 characters are about 0.5 MB per write. Tuning rule: raise it only
+    /// with that write size in mind; offsets retention deletes abandoned groups.
+    /// </remarks>
+    public int MaxGroups { get; set; } = DefaultMaxGroups;
 }

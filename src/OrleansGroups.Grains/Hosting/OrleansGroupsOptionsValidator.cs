@@ -35,6 +35,18 @@ public sealed class OrleansGroupsOptionsValidator : IValidateOptions<OrleansGrou
         {
             failures.Add($"Log.MaxQueuedAppendBytes ({log.MaxQueuedAppendBytes}) must be at least Log.MaxAppendBytes ({log.MaxAppendBytes}), or the largest batch could never queue.");
         }
+        if (log.FetchMaxBytes < 1)
+        {
+            failures.Add($"Log.FetchMaxBytes is {log.FetchMaxBytes}; it must be positive (Kafka's fetch.max.bytes default is 50 MiB).");
+        }
+        if (log.MaxFetchWait <= TimeSpan.Zero)
+        {
+            failures.Add($"Log.MaxFetchWait is {log.MaxFetchWait}; it must be positive and below the clients' response timeout.");
+        }
+        if (log.ProducerIdExpiration <= TimeSpan.Zero || log.MaxProducersPerPartition < 1)
+        {
+            failures.Add($"Log.ProducerIdExpiration ({log.ProducerIdExpiration}) and Log.MaxProducersPerPartition ({log.MaxProducersPerPartition}) must be positive (Kafka's producer.id.expiration.ms default is 1 day).");
+        }
         var groups = options.Groups;
         var timing = groups.Coordinator;
         if (timing.HeartbeatIntervalMs <= 0 || timing.ReconcilingHeartbeatIntervalMs <= 0)
@@ -49,9 +61,17 @@ public sealed class OrleansGroupsOptionsValidator : IValidateOptions<OrleansGrou
         {
             failures.Add($"Groups.Coordinator.MaxConfirmationStalenessMs ({timing.MaxConfirmationStalenessMs}) should exceed HeartbeatIntervalMs ({timing.HeartbeatIntervalMs}), or every heartbeat writes the group; the default is {Core.Coordination.GroupCoordinatorOptions.DefaultMaxConfirmationStaleness}.");
         }
+        if (timing.MaxGroupSize < 1 || timing.MaxRebalanceTimeoutMs < timing.DefaultRebalanceTimeoutMs)
+        {
+            failures.Add($"Groups.Coordinator.MaxGroupSize ({timing.MaxGroupSize}) must be positive and MaxRebalanceTimeoutMs ({timing.MaxRebalanceTimeoutMs}) at least DefaultRebalanceTimeoutMs ({timing.DefaultRebalanceTimeoutMs}).");
+        }
         if (timing.MinSessionTimeoutMs > timing.MaxSessionTimeoutMs)
         {
             failures.Add("Groups.Coordinator.MinSessionTimeoutMs must not exceed MaxSessionTimeoutMs.");
+        }
+        if (options.MaxTopics < 1 || groups.MaxGroups < 1)
+        {
+            failures.Add($"MaxTopics ({options.MaxTopics}) and Groups.MaxGroups ({groups.MaxGroups}) must be positive.");
         }
         if (groups.ExpiryCheckInterval <= TimeSpan.Zero)
         {

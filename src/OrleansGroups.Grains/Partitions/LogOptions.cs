@@ -60,4 +60,36 @@ public sealed class LogOptions
 
     /// <summary>Upper bound on a fetch's long-poll wait (default 10 s), below the client's response timeout.</summary>
     public TimeSpan MaxFetchWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Default of <see cref="FetchMaxBytes"/>: 50 MiB, Kafka's <c>fetch.max.bytes</c>.</summary>
+    public const int DefaultFetchMaxBytes = 50 << 20;
+
+    /// <summary>
+    /// Most bytes one fetch returns, whatever the caller asks (Kafka's <c>fetch.max.bytes</c>, default 50 MiB): a
+    /// fetch of <c>int.MaxValue</c> bytes would otherwise load the partition into silo memory. As in Kafka, a fetch
+    /// still returns the first batch whole when that batch alone is larger.
+    /// </summary>
+    /// <remarks>
+    /// Tuning rule: keep it at least the largest <c>max.message.bytes</c> of any topic, and small enough that the
+    /// concurrent fetches a silo serves fit its memory (100 consumers fetching at the cap need 5 GiB).
+    /// </remarks>
+    public int FetchMaxBytes { get; set; } = DefaultFetchMaxBytes;
+
+    /// <summary>
+    /// How long a partition remembers an idempotent producer that stopped writing to it (Kafka's
+    /// <c>producer.id.expiration.ms</c>, default 1 day), measured from its last batch's append time. Applied with
+    /// <see cref="Core.Log.ProducerStateTable.ExpireIdle"/>.
+    /// </summary>
+    /// <remarks>
+    /// Without it the producer table grows by one entry per producer id that ever wrote, forever. Tuning rule: far
+    /// longer than a producer's delivery timeout (a batch retried after its producer was forgotten is written again),
+    /// and long enough to cover the longest pause of a producer that keeps its id.
+    /// </remarks>
+    public TimeSpan ProducerIdExpiration { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// Most idempotent producers a partition remembers (default 10,000, about 4 MB): past it the least recently active
+    /// are forgotten first, as if expired. Kafka has no such bound; raise it when more producers write to one partition.
+    /// </summary>
+    public int MaxProducersPerPartition { get; set; } = 10_000;
 }

@@ -38,6 +38,7 @@ internal sealed class PartitionLog(
     private readonly ProducerStateTable _producers = new(partition);
     private long _tailCacheBytes;
     private long _pendingBytes;
+    private long _lastProducerExpiryMs;
     private bool _flushing;
     private Task _flush = Task.CompletedTask;
     private bool _needsRecovery = true;
@@ -425,6 +426,10 @@ internal sealed class PartitionLog(
                 }
                 items[i].Completion.TrySetResult(new AppendResult(baseOffsets[i], header.RecordCount, appendTime));
             }
+            if (appendTime - _lastProducerExpiryMs >= ProducerExpiryPeriodMs)
+            {
+                ExpireIdleProducers(appendTime);
+            }
             var arrived = _dataArrived;
             _dataArrived = NewSignal();
             arrived.TrySetResult();
@@ -492,6 +497,7 @@ internal sealed class PartitionLog(
     {
         var next = _segments[^1] == segment ? HighWatermark : _segments[_segments.IndexOf(segment) + 1].BaseOffset;
         var entries = SegmentIndex.Sparse(_index.Where(e => e.FirstOffset >= segment.BaseOffset && e.FirstOffset < next), options.IndexIntervalBytes);
+        ExpireIdleProducers(time.GetUtcNow().ToUnixTimeMilliseconds());
         var checkpoint = new SegmentIndex(segment.BaseOffset, next, segment.Length, entries, _producers.Export());
         await store.WriteIndexAsync(_path, segment.BaseOffset, checkpoint.Encode());
     }
@@ -573,6 +579,7 @@ internal sealed class PartitionLog(
         LogStartOffset = HighWatermark = stored.Count == 0 ? 0 : stored[0].BaseOffset;
         var next = LogStartOffset;
         var scannedBytes = 0L;
+        var recoveredAt = time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var info in stored)
         {
             if (_segments.Count > 0 && info.BaseOffset != next)
@@ -626,7 +633,9 @@ internal sealed class PartitionLog(
                     _index.Add(entry);
                     if (header.ProducerId >= 0)
                     {
-                        _producers.Record(header.ProducerId, header.ProducerEpoch, header.BaseSequence, header.RecordCount, header.BaseOffset, header.MaxTimestamp);
+                        // The recovery time, not the batch's timestamp (the producer's clock, possibly long ago): expiry
+                        // must not forget a producer whose retry may still come.
+                        _producers.Record(header.ProducerId, header.ProducerEpoch, header.BaseSequence, header.RecordCount, header.BaseOffset, recoveredAt);
                     }
                     position += header.TotalSize;
                 }
@@ -635,6 +644,7 @@ internal sealed class PartitionLog(
                 if (data.Length > 0)
                 {
                     // Sealed now, so the checkpoint is final: the next recovery reads it instead of the segment.
+                    ExpireIdleProducers(recoveredAt);
                     var entries = SegmentIndex.Sparse(_index.Where(e => e.FirstOffset >= info.BaseOffset), options.IndexIntervalBytes);
                     await store.WriteIndexAsync(_path, info.BaseOffset,
                         new SegmentIndex(info.BaseOffset, next, data.Length, entries, _producers.Export()).Encode());
@@ -644,6 +654,16 @@ internal sealed class PartitionLog(
         }
         HighWatermark = next;
         Log.Recovered(logger, _path, LogStartOffset, HighWatermark, _segments.Count, scannedBytes);
+    }
+
+    /// <summary>How often appends run producer-id expiry (it also runs at every checkpoint).</summary>
+    private const long ProducerExpiryPeriodMs = 60_000;
+
+    /// <summary>Forgets idle producers (Kafka's producer.id.expiration.ms) and the least active past the count bound.</summary>
+    private void ExpireIdleProducers(long nowMs)
+    {
+        _producers.ExpireIdle(nowMs, (long)options.ProducerIdExpiration.TotalMilliseconds, options.MaxProducersPerPartition);
+        _lastProducerExpiryMs = nowMs;
     }
 
     private CorruptLogException Quarantine(string detail)

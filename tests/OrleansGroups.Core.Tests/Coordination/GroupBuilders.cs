@@ -145,8 +145,8 @@ internal sealed class TestGroup
     {
     }
 
-    private TestGroup(ConsumerGroupModel model, FakeTimeProvider time, Dictionary<string, int> partitionCounts)
-        : this(new GroupCoordinator(model, GroupBuilders.Options, time), time, partitionCounts)
+    private TestGroup(ConsumerGroupModel model, FakeTimeProvider time, Dictionary<string, int> partitionCounts, GroupCoordinatorOptions? options = null)
+        : this(new GroupCoordinator(model, options ?? GroupBuilders.Options, time), time, partitionCounts)
     {
     }
 
@@ -156,6 +156,11 @@ internal sealed class TestGroup
         PartitionCounts = partitionCounts;
         Coordinator = coordinator;
     }
+
+    /// <summary>One topic <see cref="GroupBuilders.T"/> with <paramref name="partitions"/> partitions, no members, and other protocol options.</summary>
+    public static TestGroup WithOptions(GroupCoordinatorOptions options, int partitions) =>
+        new(new ConsumerGroupModel(GroupBuilders.GroupId, Assignors.Default), new FakeTimeProvider(GroupBuilders.Start),
+            new Dictionary<string, int>(StringComparer.Ordinal) { [GroupBuilders.T] = partitions }, options);
 
     public FakeTimeProvider Time { get; }
 

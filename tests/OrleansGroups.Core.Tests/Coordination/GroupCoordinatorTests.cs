@@ -189,6 +189,67 @@ public class GroupCoordinatorTests
         AssertResponse(Response("a", 1, Stable, P(), groupEpoch: 1), result.Response);
     }
 
+    // ---- Bounds on the join path ----
+
+    [Fact]
+    public void Join_PastGroupMaxSize_IsRefusedAndChangesNothing()
+    {
+        var group = TestGroup.WithOptions(GroupBuilders.Options with { MaxGroupSize = 2 }, 4);
+        group.Join("a");
+        group.Join("b");
+        var before = group.Snapshot();
+
+        var error = Assert.Throws<GroupMaxSizeReachedException>(() => group.Join("c"));
+
+        Assert.Equal((OrleansGroupsErrorCode.GroupMaxSizeReached, GroupId, 2), (error.Code, error.GroupId, error.MaxSize));
+        AssertSnapshot(before, group.Snapshot());
+    }
+
+    [Fact]
+    public void Rejoin_OfAMemberOfAFullGroup_IsAccepted()
+    {
+        var group = TestGroup.WithOptions(GroupBuilders.Options with { MaxGroupSize = 2 }, 4);
+        group.Join("a");
+        group.Join("b");
+
+        var result = group.Join("b");
+
+        Assert.Equal(2, group.Model.Members.Count);
+        Assert.Equal("b", result.Response.MemberId);
+    }
+
+    [Fact]
+    public void StaticTakeover_InAFullGroup_IsAccepted()
+    {
+        var group = TestGroup.WithOptions(GroupBuilders.Options with { MaxGroupSize = 2 }, 4);
+        group.JoinStatic("a", "instance-a");
+        group.Join("b");
+
+        group.JoinStatic("a2", "instance-a");
+
+        Assert.Equal(["a2", "b"], group.Model.Members.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Join_AskingForAHugeRebalanceTimeout_IsClampedToTheMaximum()
+    {
+        var group = TestGroup.WithOptions(GroupBuilders.Options with { MaxRebalanceTimeoutMs = 60_000 }, 4);
+
+        group.Coordinator.Heartbeat(new HeartbeatRequest("a", 0, null, "x", [T], [], SessionTimeoutMs, int.MaxValue), group.PartitionCounts);
+
+        Assert.Equal(60_000, group["a"].RebalanceTimeoutMs);
+    }
+
+    [Fact]
+    public void Join_AskingForAHugeSessionTimeout_IsClampedToTheMaximum()
+    {
+        var group = TestGroup.WithTopic(4);
+
+        group.Coordinator.Heartbeat(new HeartbeatRequest("a", 0, null, "x", [T], [], int.MaxValue, RebalanceTimeoutMs), group.PartitionCounts);
+
+        Assert.Equal(GroupBuilders.Options.MaxSessionTimeoutMs, group["a"].SessionTimeoutMs);
+    }
+
     // ---- Epoch validation ----
 
     [Fact]

@@ -1,3 +1,4 @@
+using CsCheck;
 using OrleansGroups.Core.Errors;
 using OrleansGroups.Core.Log;
 using OrleansGroups.Core.Topics;
@@ -400,6 +401,130 @@ public class ProducerStateTableTests
             }
         }
     }
+
+    // ---- Expiry (producer.id.expiration.ms): times are explicit, the table has no clock ----
+
+    private const long Day = 86_400_000;
+
+    [Fact]
+    public void IdleProducerIsKeptUpToTheExpirationAndForgottenAfter()
+    {
+        var table = Table();
+        Append(table, Pid, 0, 0, 10, 100); // appended at Now + 100
+
+        Assert.Equal(0, table.ExpireIdle(Now + 100 + Day, Day));
+        Assert.Equal(1, table.Count);
+        Assert.Equal(1, table.ExpireIdle(Now + 100 + Day + 1, Day));
+        Assert.Equal(0, table.Count);
+        Assert.Empty(table.Export());
+    }
+
+    [Fact]
+    public void ForgottenProducerIsUnknown_ItsNextBatchIsAcceptedAtAnySequence()
+    {
+        var table = SixBatches();
+        Assert.Throws<OutOfOrderSequenceException>(() => table.Check(Pid, 0, 1000, 1));
+
+        table.ExpireIdle(Now + 1000 + Day, Day);
+
+        Assert.Equal(Accepted, table.Check(Pid, 0, 1000, 1));
+    }
+
+    [Fact]
+    public void ExpiryMeasuresFromTheNewestBatch()
+    {
+        var table = Table();
+        Append(table, Pid, 0, 0, 10, 100);      // at Now + 100
+        Append(table, Pid, 0, 10, 10, 5_000);   // at Now + 5,000
+
+        Assert.Equal(0, table.ExpireIdle(Now + 5_000 + Day, Day));
+        Assert.Equal(1, table.ExpireIdle(Now + 5_001 + Day, Day));
+    }
+
+    [Fact]
+    public void OnlyIdleProducersAreForgotten()
+    {
+        var table = Table();
+        Append(table, 1, 0, 0, 1, 0);            // at Now
+        Append(table, 2, 0, 0, 1, Day);          // at Now + 1 day
+
+        Assert.Equal(1, table.ExpireIdle(Now + Day + 1, Day));
+
+        Assert.Equal([2L], table.Export().Select(p => p.ProducerId));
+    }
+
+    [Fact]
+    public void ProducerWithABatchStillBeingWrittenIsNeverForgotten()
+    {
+        var table = Table();
+        Append(table, Pid, 0, 0, 10, 100);
+        table.Record(Pid, 0, 10, 10, -1, -1); // in flight
+
+        Assert.Equal(0, table.ExpireIdle(Now + (10 * Day), Day));
+        Assert.Equal(0, table.ExpireIdle(Now + (10 * Day), Day, maxProducers: 0));
+        Assert.Equal(1, table.Count);
+    }
+
+    [Fact]
+    public void CountBoundForgetsTheLeastRecentlyActiveFirst()
+    {
+        var table = Table();
+        Append(table, 1, 0, 0, 1, 300);   // at Now + 300
+        Append(table, 2, 0, 0, 1, 100);   // at Now + 100: least recent
+        Append(table, 3, 0, 0, 1, 200);   // at Now + 200
+
+        Assert.Equal(1, table.ExpireIdle(Now + 400, Day, maxProducers: 2));
+
+        Assert.Equal([1L, 3L], table.Export().Select(p => p.ProducerId));
+    }
+
+    [Fact]
+    public void ImportedProducersExpireByTheirCheckpointedAppendTimes()
+    {
+        var table = Table();
+        table.Import([new ProducerSnapshot(1, 0, [new ProducerBatchSnapshot(0, 9, 0, Now)]),
+                      new ProducerSnapshot(2, 0, [new ProducerBatchSnapshot(0, 9, 10, Now + Day)])]);
+
+        Assert.Equal(1, table.ExpireIdle(Now + Day + 1, Day));
+
+        Assert.Equal([2L], table.Export().Select(p => p.ProducerId));
+    }
+
+    /// <summary>
+    /// For any producers (last append times, some with a batch in flight), now and bounds: what remains is every
+    /// in-flight producer plus the most recently active idle ones within the expiration, no more than the bound allows.
+    /// </summary>
+    [Fact]
+    public void ExpiryKeepsExactlyTheRecentInFlightAndBoundedProducers() =>
+        Gen.Select(Gen.Select(Gen.Long[0, 10 * Day], Gen.Bool).Array[0, 40], Gen.Long[0, 12 * Day], Gen.Long[0, 3 * Day], Gen.Int[0, 50])
+            .Sample((producers, now, expiration, max) =>
+            {
+                var table = Table();
+                for (var pid = 0; pid < producers.Length; pid++)
+                {
+                    var (at, inFlight) = producers[pid];
+                    table.Record(pid, 0, 0, 1, 0, at);
+                    if (inFlight)
+                    {
+                        table.Record(pid, 0, 1, 1, -1, -1);
+                    }
+                }
+                var kept = Enumerable.Range(0, producers.Length).Where(p => producers[p].Item2).ToList();
+                var idle = Enumerable.Range(0, producers.Length)
+                    .Where(p => !producers[p].Item2 && now - producers[p].Item1 <= expiration)
+                    .OrderByDescending(p => producers[p].Item1).ThenByDescending(p => p)
+                    .Take(Math.Max(0, max - kept.Count));
+                var expected = kept.Concat(idle).Select(p => (long)p).Order().ToList();
+
+                var forgotten = table.ExpireIdle(now, expiration, max);
+
+                Assert.Equal(producers.Length - expected.Count, forgotten);
+                Assert.Equal(expected, table.Export().Select(p => p.ProducerId));
+            });
+
+    [Fact]
+    public void NegativeExpirationIsRefused() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => Table().ExpireIdle(Now, -1));
 
     private static string Decide(ProducerStateTable table, Op op)
     {
