@@ -257,16 +257,42 @@ internal sealed class GroupMembershipGrain(
             }
         }
         Interlocked.Add(ref _delivered, records.Count);
-        try
+        await CommitDeliveredAsync(consumer, new TopicPartitionOffset(partition, records[^1].Offset + 1));
+    }
+
+    /// <summary>
+    /// Commits what the member handled. A transient failure (storage, a silo moving) is retried with backoff for up to
+    /// <see cref="CommitRetryTime"/>: a revocation waits for this delivery, so the partition is released only after its
+    /// position is committed, or after the retries gave up. A final failure (the member was fenced or the partition moved)
+    /// is not retried: the next owner redelivers from the last commit (at-least-once).
+    /// </summary>
+    private async Task CommitDeliveredAsync(Consumer consumer, TopicPartitionOffset position)
+    {
+        var backoff = TimeSpan.FromMilliseconds(50);
+        var started = Environment.TickCount64;
+        while (true)
         {
-            await consumer.CommitAsync([new TopicPartitionOffset(partition, records[^1].Offset + 1)], CancellationToken.None);
-        }
-        catch (Exception e)
-        {
-            // Fenced or moved on: the next owner redelivers from the last commit (at-least-once).
-            Log.GrainMemberCommitFailed(logger, this.GetPrimaryKeyString(), GrainKeys.Partition(partition), e);
+            try
+            {
+                await consumer.CommitAsync([position], CancellationToken.None);
+                return;
+            }
+            catch (Exception e) when (Client.Internal.TransientFailures.Is(e) && Environment.TickCount64 - started < CommitRetryTime.TotalMilliseconds)
+            {
+                Log.GrainMemberCommitRetried(logger, this.GetPrimaryKeyString(), GrainKeys.Partition(position.TopicPartition), e);
+                await Task.Delay(backoff);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.TicksPerSecond));
+            }
+            catch (Exception e)
+            {
+                Log.GrainMemberCommitFailed(logger, this.GetPrimaryKeyString(), GrainKeys.Partition(position.TopicPartition), e);
+                return;
+            }
         }
     }
+
+    /// <summary>How long a failed commit of a delivered batch is retried (a revocation waits at most this long for it).</summary>
+    private static readonly TimeSpan CommitRetryTime = TimeSpan.FromSeconds(10);
 
     private async Task RestartAsync(GroupMembershipRequest request, Consumer failed)
     {

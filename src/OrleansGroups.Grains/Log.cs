@@ -61,4 +61,7 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Information, "Grain member {Membership}: commit of {Partition} refused; the partition's next owner delivers from the last commit")]
     public static partial void GrainMemberCommitFailed(ILogger logger, string membership, string partition, Exception exception);
+
+    [LoggerMessage(20, LogLevel.Warning, "Grain member {Membership}: commit of {Partition} failed for now; retrying before anything else of it is released")]
+    public static partial void GrainMemberCommitRetried(ILogger logger, string membership, string partition, Exception exception);
 }

@@ -110,6 +110,25 @@ public abstract class GrainMemberTests(ClusterFixture fixture) : ClusterTestBase
     }
 
     [Fact]
+    public async Task FailedCommitAfterADelivery_IsRetried_SoThePositionIsCommittedWithoutRedelivery()
+    {
+        var topic = await TopicAsync(1, 10);
+        var group = NewName("gm");
+        var member = Member(NewName("m"));
+        await member.Join(group, topic);
+        await Wait.UntilAsync(() => AllCommittedAtAsync(group, 10), Deadline, "the first records committed");
+
+        // The commit after the next delivery fails twice (storage unavailable): it must be retried, not dropped.
+        CommitFaults.FailNext(group, 2);
+        await ProduceAsync(topic, 1, 10, 1);
+        await Wait.UntilAsync(() => AllCommittedAtAsync(group, 11), Deadline, "the new record committed after retries");
+
+        Assert.Equal(2, CommitFaults.FailedCount(group));
+        Assert.Equal(Enumerable.Range(0, 11).Select(i => (long)i), DeliveriesOf(group).Select(d => d.Offset));
+        await member.Leave(group);
+    }
+
+    [Fact]
     public async Task TwoGrainMembers_ShareThePartitions_AndGetEveryRecordOnce_InOrder_CommittedAfterTheHandler()
     {
         var topic = await TopicAsync(4, 50);
