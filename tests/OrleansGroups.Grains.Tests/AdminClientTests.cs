@@ -137,7 +137,7 @@ public abstract class AdminClientTests(ClusterFixture fixture) : ClusterTestBase
         var fresh = await partition.Append(RecordBatch.Encode(0, [new ProducerRecord(null, "new"u8.ToArray(), null, 1_000)]));
         var fetched = RecordBatch.Decode((await partition.Fetch(0, 1 << 20, 0)).Batches).ToList();
         Assert.Equal(0, fresh.BaseOffset);
-        Assert.Equal(["new"], fetched.Select(r => Encoding.UTF8.GetString(r.Value)));
+        Assert.Equal(["new"], fetched.Select(r => Encoding.UTF8.GetString(r.Value!)));
     }
 
     [Fact]

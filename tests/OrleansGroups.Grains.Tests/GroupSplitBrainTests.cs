@@ -21,7 +21,7 @@ public abstract class GroupSplitBrainTests(ClusterFixture fixture) : ClusterTest
     private const int Session = 1_500;
 
     private IGrainStorage Storage =>
-        ((InProcessSiloHandle)Fixture.Cluster.Primary).SiloHost.Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.State);
+        ((InProcessSiloHandle)Fixture.Cluster.Primary!).SiloHost.Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.State);
 
     private IConsumerGroupGrain Group(string groupId) => Fixture.Cluster.GrainFactory.GetGrain<IConsumerGroupGrain>(groupId);
 
@@ -32,7 +32,7 @@ public abstract class GroupSplitBrainTests(ClusterFixture fixture) : ClusterTest
         var stored = new GrainState<GroupSnapshot>(new GroupSnapshot());
         await Storage.ReadStateAsync("group", grainId, stored);
         Assert.True(stored.RecordExists);
-        change(stored.State);
+        change(stored.State!);
         await Storage.WriteStateAsync("group", grainId, stored);
     }
 

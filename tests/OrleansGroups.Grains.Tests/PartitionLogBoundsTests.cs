@@ -7,27 +7,13 @@ using OrleansGroups.Core.Topics;
 using OrleansGroups.Partitions;
 using OrleansGroups.Storage;
 
+using static OrleansGroups.Grains.Tests.LogBatches;
+
 namespace OrleansGroups.Grains.Tests;
 
 /// <summary><see cref="PartitionLog"/>'s memory bounds: the append queue per partition and the silo-wide tail-cache budget.</summary>
 public sealed class PartitionLogBoundsTests
 {
-    private static (byte[] Batch, RecordBatchHeader Header) Batch(string value)
-    {
-        var batch = RecordBatch.Encode(0, [new ProducerRecord(null, Encoding.UTF8.GetBytes(value), null, 1_000)]);
-        Assert.True(RecordBatch.TryReadHeader(batch, out var header));
-        return (batch, header);
-    }
-
-    private static async Task<AppendResult> AppendAsync(PartitionLog log, string value, long producerId = -1, int sequence = -1)
-    {
-        var batch = RecordBatch.Encode(0, [new ProducerRecord(null, Encoding.UTF8.GetBytes(value), null, 1_000)],
-            producerId, producerId < 0 ? (short)-1 : (short)0, sequence);
-        Assert.True(RecordBatch.TryReadHeader(batch, out var header));
-        await log.EnsureRecoveredAsync();
-        return await log.AppendAsync(batch, header);
-    }
-
     [Fact]
     public async Task AppendQueue_RefusesPastItsBound_WithARetriableTypedError_AndWritesNothingOfTheRefusedBatch()
     {
@@ -83,7 +69,7 @@ public sealed class PartitionLogBoundsTests
 
         foreach (var (log, digit) in new[] { (first, 0), (second, 1) })
         {
-            var values = RecordBatch.Decode(await log.ReadAsync(0, 1 << 20)).Select(r => Encoding.UTF8.GetString(r.Value));
+            var values = RecordBatch.Decode(await log.ReadAsync(0, 1 << 20)).Select(r => Encoding.UTF8.GetString(r.Value!));
             Assert.Equal(Enumerable.Range(0, 4).Select(i => $"value-{digit}{i}"), values);
         }
         first.ReleaseTailCache();

@@ -6,20 +6,14 @@ using OrleansGroups.Core.Topics;
 using OrleansGroups.Partitions;
 using OrleansGroups.Storage;
 
+using static OrleansGroups.Grains.Tests.LogBatches;
+
 namespace OrleansGroups.Grains.Tests;
 
 /// <summary><see cref="PartitionLog.DeleteAllAsync"/> alone (no cluster): what topic deletion leaves in the store.</summary>
 public sealed class PartitionLogDeletionTests
 {
     private static readonly TopicPartition Partition = new("deleted", 3);
-
-    private static async Task AppendAsync(PartitionLog log, string value)
-    {
-        var batch = RecordBatch.Encode(0, [new ProducerRecord(null, Encoding.UTF8.GetBytes(value), null, 1_000)]);
-        Assert.True(RecordBatch.TryReadHeader(batch, out var header));
-        await log.EnsureRecoveredAsync();
-        await log.AppendAsync(batch, header);
-    }
 
     [Fact]
     public async Task DeleteAll_RemovesEverySegment_AndOnlyThatPartitions_SoARecreatedLogStartsAtZero()

@@ -6,6 +6,8 @@ using OrleansGroups.Core.Topics;
 using OrleansGroups.Partitions;
 using OrleansGroups.Storage;
 
+using static OrleansGroups.Grains.Tests.LogBatches;
+
 namespace OrleansGroups.Grains.Tests;
 
 /// <summary>
@@ -27,14 +29,6 @@ public abstract class PartitionLogIntegrityTests
     private static byte[] Batch(long baseOffset, string value) =>
         RecordBatch.Encode(baseOffset, [new ProducerRecord(null, Encoding.UTF8.GetBytes(value), null, 1_000)]);
 
-    private static async Task<AppendResult> AppendAsync(PartitionLog log, string value)
-    {
-        var batch = Batch(0, value);
-        Assert.True(RecordBatch.TryReadHeader(batch, out var header));
-        await log.EnsureRecoveredAsync();
-        return await log.AppendAsync(batch, header);
-    }
-
     private static async Task<List<(long Offset, string Value)>> ReadAllAsync(PartitionLog log)
     {
         await log.EnsureRecoveredAsync();
@@ -44,7 +38,7 @@ public abstract class PartitionLogIntegrityTests
         {
             var batch = RecordBatch.Decode(await log.ReadAsync(offset, 1 << 20)).Where(r => r.Offset >= offset).ToList();
             Assert.NotEmpty(batch);
-            records.AddRange(batch.Select(r => (r.Offset, Encoding.UTF8.GetString(r.Value))));
+            records.AddRange(batch.Select(r => (r.Offset, Encoding.UTF8.GetString(r.Value!))));
             offset = batch[^1].Offset + 1;
         }
         return records;

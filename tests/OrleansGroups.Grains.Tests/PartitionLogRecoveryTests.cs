@@ -7,6 +7,8 @@ using OrleansGroups.Core.Topics;
 using OrleansGroups.Partitions;
 using OrleansGroups.Storage;
 
+using static OrleansGroups.Grains.Tests.LogBatches;
+
 namespace OrleansGroups.Grains.Tests;
 
 /// <summary>
@@ -17,14 +19,6 @@ public sealed class PartitionLogRecoveryTests
 {
     private static readonly TopicPartition Partition = new("recovery", 0);
 
-    private static (byte[] Batch, RecordBatchHeader Header) Batch(string value, long producerId = -1, int sequence = -1)
-    {
-        var batch = RecordBatch.Encode(0, [new ProducerRecord(null, Encoding.UTF8.GetBytes(value), null, 1_000)],
-            producerId, producerId < 0 ? (short)-1 : (short)0, sequence);
-        Assert.True(RecordBatch.TryReadHeader(batch, out var header));
-        return (batch, header);
-    }
-
     /// <summary>
     /// Runs <paramref name="body"/> with one turn at a time, as a grain activation runs <see cref="PartitionLog"/>
     /// (it is not thread-safe): every continuation goes to one exclusive scheduler.
@@ -32,14 +26,6 @@ public sealed class PartitionLogRecoveryTests
     private static Task OneTurnAtATime(Func<Task> body) =>
         Task.Factory.StartNew(body, CancellationToken.None, TaskCreationOptions.None,
             new ConcurrentExclusiveSchedulerPair().ExclusiveScheduler).Unwrap();
-
-    /// <summary>Appends as <c>PartitionGrain.Append</c> does: make sure the log is recovered, then append.</summary>
-    private static async Task<AppendResult> AppendAsync(PartitionLog log, string value, long producerId = -1, int sequence = -1)
-    {
-        var (batch, header) = Batch(value, producerId, sequence);
-        await log.EnsureRecoveredAsync();
-        return await log.AppendAsync(batch, header);
-    }
 
     [Fact]
     public Task AppendThatLandedButFailed_IsFoundByRecovery_BeforeTheNextAppend() => OneTurnAtATime(AppendThatLandedButFailed_IsFoundByRecovery_BeforeTheNextAppendBody);
