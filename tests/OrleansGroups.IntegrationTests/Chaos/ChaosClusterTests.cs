@@ -28,7 +28,7 @@ namespace OrleansGroups.IntegrationTests.Chaos;
 /// Three rounds by default (about two minutes). <c>ORLEANSGROUPS_CHAOS_ROUNDS</c> sets the number of rounds for a long
 /// run (for example 50); <c>ORLEANSGROUPS_CHAOS_SEED</c> replays a run's choice of victims and pauses (the seed is
 /// printed first). Consumers ask for a <see cref="SessionTimeoutMs"/> session, so a killed consumer's partitions move
-/// on within seconds rather than after the 45 s default; that is shorter than og's 30 s call timeout, so a consumer
+/// on within seconds rather than after the 45 s default; that is shorter than og's 10 s call timeout plus the time to declare a silo dead, so a consumer
 /// whose calls hang on a dead silo is evicted too, and must hold its records back meanwhile.
 /// </remarks>
 [Trait("Category", "Chaos")]
@@ -51,7 +51,7 @@ public sealed class ChaosClusterTests(AzuriteFixture azurite, ITestOutputHelper 
     private static readonly TimeSpan OutputInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(60);
 
-    // A killed silo may host the group: members' calls in flight to it wait out the client's response timeout (30 s in og)
+    // A killed silo may host the group: members' calls in flight to it wait out the client's response timeout (10 s in og)
     // before they retry on the reactivated group, and the killed consumer is evicted after the session timeout.
     private static readonly TimeSpan SettleDeadline = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan DrainIdle = TimeSpan.FromSeconds(10);
