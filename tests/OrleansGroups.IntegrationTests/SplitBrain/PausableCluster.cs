@@ -21,9 +21,6 @@ namespace OrleansGroups.IntegrationTests.SplitBrain;
 /// </summary>
 internal sealed class PausableCluster : IAsyncDisposable
 {
-    /// <summary>Orleans' Azure clustering table.</summary>
-    private const string MembershipTable = "OrleansSiloInstances";
-
     private readonly string _connectionString;
     private readonly string[][] _arguments;
     private readonly ChildProcess?[] _silos;
@@ -123,22 +120,7 @@ internal sealed class PausableCluster : IAsyncDisposable
     }
 
     /// <summary>The status the membership table gives silo <paramref name="index"/>'s newest generation ("Active", "Dead", ...), or null.</summary>
-    public async Task<string?> MembershipStatusAsync(int index)
-    {
-        var table = new TableServiceClient(_connectionString).GetTableClient(MembershipTable);
-        var port = SiloPorts[index].ToString(CultureInfo.InvariantCulture);
-        string? status = null;
-        long generation = long.MinValue;
-        await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey == ClusterId))
-        {
-            if (row.GetString("Port") == port && long.TryParse(row.GetString("Generation"), CultureInfo.InvariantCulture, out var g) && g > generation)
-            {
-                generation = g;
-                status = row.GetString("Status");
-            }
-        }
-        return status;
-    }
+    public Task<string?> MembershipStatusAsync(int index) => MembershipTable.StatusAsync(_connectionString, ClusterId, SiloPorts[index]);
 
     /// <summary>Waits until the membership table says silo <paramref name="index"/> is dead (the other silos voted it out).</summary>
     public Task WaitDeclaredDeadAsync(int index, TimeSpan timeout) =>
@@ -203,5 +185,30 @@ internal sealed class PausableCluster : IAsyncDisposable
                 await silo.DisposeAsync();
             }
         }
+    }
+}
+
+/// <summary>Reads Orleans' Azure Table membership (the cluster's own record of which silos are alive).</summary>
+internal static class MembershipTable
+{
+    /// <summary>Orleans' Azure clustering table.</summary>
+    private const string Name = "OrleansSiloInstances";
+
+    /// <summary>The status of the newest generation of the silo on <paramref name="siloPort"/> ("Active", "Dead", ...), or null.</summary>
+    public static async Task<string?> StatusAsync(string connectionString, string clusterId, int siloPort)
+    {
+        var table = new TableServiceClient(connectionString).GetTableClient(Name);
+        var port = siloPort.ToString(CultureInfo.InvariantCulture);
+        string? status = null;
+        var generation = long.MinValue;
+        await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey == clusterId))
+        {
+            if (row.GetString("Port") == port && long.TryParse(row.GetString("Generation"), CultureInfo.InvariantCulture, out var g) && g > generation)
+            {
+                generation = g;
+                status = row.GetString("Status");
+            }
+        }
+        return status;
     }
 }
