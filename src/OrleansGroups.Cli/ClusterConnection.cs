@@ -11,6 +11,7 @@ using Orleans.Hosting;
 using Orleans.Runtime;
 using Orleans.Runtime.Messaging;
 using OrleansGroups.Client;
+using OrleansGroups.Client.Internal;
 using OrleansGroups.Core.Errors;
 using OrleansGroups.Core.Security;
 
@@ -36,11 +37,19 @@ internal sealed class ClusterConnection : IAsyncDisposable
 {
     public const string DefaultGateway = "127.0.0.1:30000";
 
-    // Short enough that a script learns "no cluster" quickly, long enough for a cold silo to answer.
-    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+    // How a connection leaves a hung gateway (a paused silo still accepts TCP connections, so only timeouts tell):
+    // a connection attempt gives up after 2 s, a call after 10 s (og's longest legitimate call is a 500 ms fetch poll or
+    // a storage append), and the gateway list is read every 5 s. Start-up asks one gateway for the cluster's type
+    // manifest; if that is the hung one, the ask fails within OpenConnectionTimeout + ResponseTimeout and Orleans tries
+    // the next gateway after TypeMapRefreshInterval (capped at 5 s): 2 + 10 + 1 = 13 s at worst, under ConnectTimeout.
+    private static readonly GatewayFailoverOptions Failover = new() { ResponseTimeout = TimeSpan.FromSeconds(10) };
+    private static readonly TimeSpan ManifestRetryDelay = TimeSpan.FromSeconds(1);
 
-    // How long one grain call may take before it fails; a slow storage append is well under this.
-    private static readonly TimeSpan ResponseTimeout = TimeSpan.FromSeconds(30);
+    // How long a command's first call rides out a cluster in transition (a dead or hung silo is noticed in seconds).
+    private static readonly TimeSpan TransitionRetryWindow = TimeSpan.FromSeconds(20);
+
+    // Short enough that a script learns "no cluster" quickly, long enough to get past one hung gateway (above).
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
 
     public static readonly Option<string> Gateway = new("--gateway")
     {
@@ -105,6 +114,27 @@ internal sealed class ClusterConnection : IAsyncDisposable
     public string Target { get; }
 
     public OrleansGroupsClient Client { get; }
+
+    /// <summary>
+    /// The topic, asked again for a while when the cluster is in transition: right after a silo died or while one hangs,
+    /// the topic's grains may still be registered on it (a call fails or times out until the cluster declares it dead,
+    /// within seconds). An unknown topic, or a cluster that stays unreachable, fails.
+    /// </summary>
+    public async Task<TopicDetails> DescribeTopicAsync(string topic, CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + TransitionRetryWindow;
+        while (true)
+        {
+            try
+            {
+                return await Client.Admin.DescribeTopicAsync(topic);
+            }
+            catch (Exception e) when (TransientFailures.Is(e) && DateTimeOffset.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            }
+        }
+    }
 
     /// <summary>Adds the connection options to a command.</summary>
     public static void AddOptionsTo(Command command)
@@ -242,8 +272,9 @@ internal sealed class ClusterConnection : IAsyncDisposable
                 o.ClusterId = clusterId;
                 o.ServiceId = serviceId;
             });
-            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ResponseTimeout);
-            client.Configure<ConnectionOptions>(o => o.OpenConnectionTimeout = TimeSpan.FromSeconds(5));
+            client.UseOrleansGroupsGatewayFailover(Failover);
+            // A short-lived process: polling the manifest every second costs little, and a failed first ask retries soon.
+            client.Configure<TypeManagementOptions>(o => o.TypeMapRefreshInterval = ManifestRetryDelay);
             if (tls is not null)
             {
                 client.UseOrleansGroupsTls(tls);

@@ -22,9 +22,14 @@ public sealed class OrleansGroupsClient(IGrainFactory grains)
 /// <summary>Registers the OrleansGroups client.</summary>
 public static class OrleansGroupsClientExtensions
 {
-    /// <summary>Adds <see cref="OrleansGroupsClient"/>, <see cref="IAdminClient"/> and <see cref="AdminClient"/> to an Orleans client.</summary>
+    /// <summary>
+    /// Adds <see cref="OrleansGroupsClient"/>, <see cref="IAdminClient"/> and <see cref="AdminClient"/> to an Orleans client, with
+    /// the default <see cref="GatewayFailoverOptions"/> (a hung gateway is left for another within seconds); Orleans options
+    /// configured after this call win.
+    /// </summary>
     public static IClientBuilder AddOrleansGroupsClient(this IClientBuilder builder)
     {
+        builder.UseOrleansGroupsGatewayFailover();
         builder.Services.AddOrleansGroupsClient();
         return builder;
     }

@@ -142,35 +142,8 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite, ITestOutputHelper
         Assert.True(audit.Acknowledged >= (rounds + 1) * AcksBeforeKill, $"only {audit.Acknowledged} records were acknowledged");
     }
 
-    /// <summary>Every record of a partition from offset 0 to its end, through <see cref="IPartitionGrain.Fetch"/>.</summary>
-    private static async Task<(long, IReadOnlyList<StoredRecord>)> ReadAllAsync(ClientGeneration reader, TopicPartition partition)
-    {
-        var grain = reader.Host.Services.GetRequiredService<IGrainFactory>().GetGrain<IPartitionGrain>(GrainKeys.Partition(partition));
-        var watermarks = await grain.GetWatermarks();
-        var records = new List<StoredRecord>();
-        var offset = watermarks.LogStartOffset;
-        while (offset < watermarks.HighWatermark)
-        {
-            var fetched = await grain.Fetch(offset, 1 << 20, maxWaitMs: 0);
-            var progressed = false;
-            foreach (var record in RecordBatch.Decode(fetched.Batches))
-            {
-                if (record.Offset < offset)
-                {
-                    continue; // the first batch may start before the offset asked for
-                }
-                records.Add(new StoredRecord(partition.Partition, record.Offset, Encoding.UTF8.GetString(record.Value ?? [])));
-                offset = record.Offset + 1;
-                progressed = true;
-            }
-            if (!progressed)
-            {
-                throw new InvalidOperationException(
-                    $"{partition}: a fetch at offset {offset} below the high watermark {watermarks.HighWatermark} returned no records ({fetched.Batches.Length} bytes)");
-            }
-        }
-        return (watermarks.LogStartOffset, records);
-    }
+    private static async Task<(long, IReadOnlyList<StoredRecord>)> ReadAllAsync(ClientGeneration reader, TopicPartition partition) =>
+        await PartitionReader.ReadAllAsync(reader.Host.Services.GetRequiredService<IGrainFactory>(), partition);
 
     private static async Task<ClientGeneration> ConnectAsync(SiloProcess silo, int number, ProducerOptions options)
     {

@@ -272,6 +272,16 @@ public sealed class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Freezes the process with SIGSTOP, as a hung machine: its sockets stay open and the kernel still accepts
+    /// connections to its listeners, but nothing answers. <see cref="Resume"/> (SIGCONT) lets it run again; disposing
+    /// kills it either way. Unix only.
+    /// </summary>
+    public void Pause() => Signal("STOP");
+
+    /// <summary>Lets a process frozen by <see cref="Pause"/> run again (SIGCONT). Harmless on a running or exited process.</summary>
+    public void Resume() => Signal("CONT");
+
+    /// <summary>
     /// Stops the process gracefully: SIGTERM (so the host shuts down cleanly), waits up to
     /// <paramref name="timeout"/> (default 10 s), then kills the tree.
     /// </summary>
@@ -377,6 +387,30 @@ public sealed class ChildProcess : IAsyncDisposable
         }
 
         return startInfo;
+    }
+
+    private void Signal(string signal)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException($"SIG{signal} needs a Unix system.");
+        }
+        if (_process.HasExited)
+        {
+            return;
+        }
+        using var kill = Process.Start(new ProcessStartInfo("kill")
+        {
+            ArgumentList = { $"-{signal}", Id.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        }) ?? throw new InvalidOperationException($"could not run kill -{signal}");
+        kill.WaitForExit(5000);
+        if (kill.ExitCode != 0 && !_process.HasExited)
+        {
+            throw new InvalidOperationException($"kill -{signal} {Id} failed: {kill.StandardError.ReadToEnd().Trim()}");
+        }
     }
 
     private static bool SendSigterm(int pid)

@@ -57,7 +57,7 @@ internal static class ConsumeCommand
         var sessionTimeoutMs = new Option<int?>("--session-timeout-ms")
         {
             Description = "Silence after which the group evicts this member and moves its partitions on (Kafka's session.timeout.ms; " +
-                "default 45000, the group clamps it to its limits). Keep it above the client's 30 s call timeout unless the cluster is local",
+                "default 45000, the group clamps it to its limits). Keep it above the client's 10 s call timeout unless the cluster is local",
         };
         var json = new Option<bool>("--json")
         {
@@ -123,7 +123,7 @@ internal static class ConsumeCommand
             throw new CliException("--session-timeout-ms must be positive.");
         }
         // Fail on a missing topic now: a subscription to it would only ever wait.
-        var details = await DescribeTopicAsync(cluster, topic, cancellationToken);
+        var details = await cluster.DescribeTopicAsync(topic, cancellationToken);
         if (partition is { } p && p >= details.Topic.PartitionCount)
         {
             throw new UnknownPartitionException(topic, p, details.Topic.PartitionCount);
@@ -214,7 +214,7 @@ internal static class ConsumeCommand
             }
             // Leaving (rather than timing out) hands the partitions to the other members at once. Bounded below the
             // process's grace period after Ctrl+C/SIGTERM: a silo that died under the call would otherwise hold it for the
-            // client's 30 s response timeout; unanswered, the group evicts us after the session timeout instead.
+            // client's 10 s response timeout; unanswered, the group evicts us after the session timeout instead.
             try
             {
                 await consumer.CloseAsync().WaitAsync(CloseTimeout, CancellationToken.None);
@@ -274,31 +274,8 @@ internal static class ConsumeCommand
         }
     }
 
-    /// <summary>
-    /// The topic, asked again for a while when the cluster is in transition: a consumer restarted right after a silo died
-    /// may first reach a grain still registered on that silo. An unknown topic, or a cluster that stays unreachable, fails.
-    /// </summary>
-    private static async Task<TopicDetails> DescribeTopicAsync(ClusterConnection cluster, string topic, CancellationToken cancellationToken)
-    {
-        var deadline = DateTimeOffset.UtcNow + StartupRetryWindow;
-        while (true)
-        {
-            try
-            {
-                return await cluster.Client.Admin.DescribeTopicAsync(topic);
-            }
-            catch (Exception e) when (TransientFailures.Is(e) && DateTimeOffset.UtcNow < deadline)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
-            }
-        }
-    }
-
     /// <summary>How long leaving may take at exit (the process gets 10 s after Ctrl+C/SIGTERM).</summary>
     private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(7);
-
-    /// <summary>How long a starting consumer rides out a cluster in transition (a silo's death is noticed in seconds).</summary>
-    private static readonly TimeSpan StartupRetryWindow = TimeSpan.FromSeconds(20);
 
     /// <summary>Leaves if the group answers soon; after a failure it may not, and it evicts us after the session timeout anyway.</summary>
     private static async Task LeaveQuietlyAsync(Consumer consumer)

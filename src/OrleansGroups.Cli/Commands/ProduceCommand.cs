@@ -47,7 +47,7 @@ internal static class ProduceCommand
             throw new CliException("--key-separator must not be empty.");
         }
         // Check the topic and partition before reading any input, so a typo fails with one line and no partial write.
-        var details = await cluster.Client.Admin.DescribeTopicAsync(topic);
+        var details = await cluster.DescribeTopicAsync(topic, cancellationToken);
         if (partition is { } p && (p < 0 || p >= details.Topic.PartitionCount))
         {
             throw new UnknownPartitionException(topic, p, details.Topic.PartitionCount);

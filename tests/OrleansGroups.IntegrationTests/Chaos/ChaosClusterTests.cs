@@ -28,7 +28,7 @@ namespace OrleansGroups.IntegrationTests.Chaos;
 /// Three rounds by default (about two minutes). <c>ORLEANSGROUPS_CHAOS_ROUNDS</c> sets the number of rounds for a long
 /// run (for example 50); <c>ORLEANSGROUPS_CHAOS_SEED</c> replays a run's choice of victims and pauses (the seed is
 /// printed first). Consumers ask for a <see cref="SessionTimeoutMs"/> session, so a killed consumer's partitions move
-/// on within seconds rather than after the 45 s default; that is shorter than og's 30 s call timeout, so a consumer
+/// on within seconds rather than after the 45 s default; that is shorter than og's 10 s call timeout plus the time to declare a silo dead, so a consumer
 /// whose calls hang on a dead silo is evicted too, and must hold its records back meanwhile.
 /// </remarks>
 [Trait("Category", "Chaos")]
@@ -51,7 +51,7 @@ public sealed class ChaosClusterTests(AzuriteFixture azurite, ITestOutputHelper 
     private static readonly TimeSpan OutputInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(60);
 
-    // A killed silo may host the group: members' calls in flight to it wait out the client's response timeout (30 s in og)
+    // A killed silo may host the group: members' calls in flight to it wait out the client's response timeout (10 s in og)
     // before they retry on the reactivated group, and the killed consumer is evicted after the session timeout.
     private static readonly TimeSpan SettleDeadline = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan DrainIdle = TimeSpan.FromSeconds(10);
@@ -59,9 +59,59 @@ public sealed class ChaosClusterTests(AzuriteFixture azurite, ITestOutputHelper 
     private static string OgDll => RepositoryPaths.ProjectOutput("OrleansGroups.Cli", "og");
 
     [Fact]
-    public async Task SilosAndConsumersKilled_EveryAcknowledgedRecordIsDelivered_CommitsNeverGoBack_OneOwnerPerPartition_DuplicatesOnlyUncommitted()
+    public Task SilosAndConsumersKilled_EveryAcknowledgedRecordIsDelivered_CommitsNeverGoBack_OneOwnerPerPartition_DuplicatesOnlyUncommitted() =>
+        RunAsync("kill", DefaultRounds, async (run, random, round) =>
+        {
+            var silo = random.Next(SiloCount);
+            var consumer = random.Next(ConsumerCount);
+            await Task.WhenAll(run.KillSiloAsync(silo), run.KillConsumerAsync(consumer));
+            await Task.WhenAll(run.RestartSiloAsync(silo), Task.Run(() => run.StartConsumer(consumer)));
+            return $"killed silo {silo} and consumer {consumer}, restarted both";
+        });
+
+    /// <summary>
+    /// Issue 12, split brain under a consumer group: each round freezes one silo (SIGSTOP) until the cluster declares it
+    /// dead, waits until the group has settled without it (its groups and partitions moved on), then thaws it (SIGCONT):
+    /// for a moment the thawed silo still holds a group activation and member sessions that believe they are current.
+    /// It stops itself, is started again, and the checker shows no partition owned by two members in one epoch and no
+    /// commit accepted from a member that no longer owned the partition (commits never go back, duplicates only uncommitted).
+    /// </summary>
+    [Fact]
+    public Task SplitBrain_SiloFrozenUntilDeclaredDeadThenThawed_OneOwnerPerPartitionPerEpoch_NoZombieCommit() =>
+        RunAsync("freeze", defaultRounds: 2, async (run, random, round) =>
+        {
+            var silo = random.Next(SiloCount);
+            var frozen = Stopwatch.StartNew();
+            run.PauseSilo(silo);
+            await Wait.UntilAsync(async () => await run.MembershipStatusAsync(silo) == "Dead", SettleDeadline, $"round {round}: the cluster declares silo {silo} dead");
+            var declared = frozen.Elapsed;
+            try
+            {
+                await run.WaitSettledAsync(AckedEnds(run.Ledger), $"round {round}: the group settles with silo {silo} frozen and declared dead");
+            }
+            catch (TimeoutException e)
+            {
+                // Tell a lost record from a stuck consumer: audit the logs against the acknowledgements now.
+                var logs = new Dictionary<int, (long, IReadOnlyList<StoredRecord>)>();
+                for (var p = 0; p < Partitions; p++)
+                {
+                    logs[p] = await PartitionReader.ReadAllAsync(run.Grains!, new OrleansGroups.Core.Topics.TopicPartition(Topic, p));
+                }
+                var audit = run.Ledger.Audit(logs);
+                throw new TimeoutException($"{e.Message}{Environment.NewLine}Log audit at the timeout: {audit}; {string.Join("; ", audit.Problems.Take(10))}", e);
+            }
+            var settled = frozen.Elapsed;
+            var stoppedItself = await run.ResumeUntilItExitsAsync(silo, TimeSpan.FromSeconds(30));
+            Assert.True(stoppedItself, $"round {round}: silo {silo}, thawed after it was declared dead, did not stop itself");
+            await run.RestartSiloAsync(silo);
+            return $"froze silo {silo}: declared dead after {declared.TotalSeconds:0.0} s, the group settled without it after {settled.TotalSeconds:0.0} s; " +
+                $"thawed, it stopped itself; restarted";
+        });
+
+    /// <summary>The chaos run: <paramref name="fault"/> strikes once per round and says what it did.</summary>
+    private async Task RunAsync(string kind, int defaultRounds, Func<ChaosRun, Random, int, Task<string>> fault)
     {
-        var rounds = EnvironmentInt("ORLEANSGROUPS_CHAOS_ROUNDS") ?? DefaultRounds;
+        var rounds = EnvironmentInt("ORLEANSGROUPS_CHAOS_ROUNDS") ?? defaultRounds;
         var seed = EnvironmentInt("ORLEANSGROUPS_CHAOS_SEED") ?? Random.Shared.Next();
         var random = new Random(seed);
         var clock = Stopwatch.StartNew();
@@ -70,13 +120,18 @@ public sealed class ChaosClusterTests(AzuriteFixture azurite, ITestOutputHelper 
             $"{Partitions} partitions, session timeout {SessionTimeoutMs} ms, storage {azurite.Mode}");
 
         await run.StartSilosAsync();
-        var client = await SiloHost.ConnectAsync(run.ClusterId, run.ServiceId, ResponseTimeout, run.GatewayPorts);
+        // A frozen silo's gateway keeps its connections open: the test's own client must find the gateways in the
+        // membership table (as og does) to leave it; a static list would keep routing some grains through it.
+        var client = kind == "freeze"
+            ? await SiloHost.ConnectThroughTableAsync(azurite.ConnectionString, run.ClusterId, run.ServiceId, ResponseTimeout)
+            : await SiloHost.ConnectAsync(run.ClusterId, run.ServiceId, ResponseTimeout, run.GatewayPorts);
         using var stop = new CancellationTokenSource();
         try
         {
             var groups = client.Groups();
             await groups.Admin.CreateTopicAsync(Topic, Partitions);
             var grains = client.Services.GetRequiredService<IGrainFactory>();
+            run.Grains = grains;
             var poller = Task.Run(() => run.PollGroupAsync(grains.GetGrain<IConsumerGroupGrain>(Group), stop.Token));
             var collector = Task.Run(() => run.CollectOutputAsync(stop.Token));
             for (var i = 0; i < ConsumerCount; i++)
@@ -101,21 +156,18 @@ public sealed class ChaosClusterTests(AzuriteFixture azurite, ITestOutputHelper 
                         SettleDeadline, $"round {round}: {AcksPerRound} more records are acknowledged (last produce error: {run.LastProduceError})");
                     ThrowIfFaulted(producing);
                     await Task.Delay(random.Next(0, 1500));
-                    var silo = random.Next(SiloCount);
-                    var consumer = random.Next(ConsumerCount);
                     var kill = clock.Elapsed;
                     var ackedAtKill = AckedEnds(run.Ledger);
                     var ackedCountAtKill = run.Ledger.Acknowledged;
-                    await Task.WhenAll(run.KillSiloAsync(silo), run.KillConsumerAsync(consumer));
+                    var what = await fault(run, random, round);
 
-                    // 2. Restart both, then wait until the group has caught up with everything acknowledged before the kill.
-                    await Task.WhenAll(run.RestartSiloAsync(silo), Task.Run(() => run.StartConsumer(consumer)));
+                    // 2. Then wait until the group has caught up with everything acknowledged before the fault.
                     var restarted = clock.Elapsed;
-                    await run.WaitSettledAsync(ackedAtKill, $"round {round}: the group settles after silo {silo} and consumer {consumer} were killed");
+                    await run.WaitSettledAsync(ackedAtKill, $"round {round}: the group settles after the {kind} ({what})");
                     var settled = clock.Elapsed - kill;
                     settleTimes.Add(settled);
-                    Say($"round {round} at {kill.TotalSeconds:0.0} s: killed silo {silo} and consumer {consumer}; restarted in {(restarted - kill).TotalSeconds:0.0} s; " +
-                        $"settled in {settled.TotalSeconds:0.0} s; {ackedCountAtKill} acknowledged at the kill, {run.Ledger.Acknowledged} now");
+                    Say($"round {round} at {kill.TotalSeconds:0.0} s: {what} in {(restarted - kill).TotalSeconds:0.0} s; " +
+                        $"settled in {settled.TotalSeconds:0.0} s; {ackedCountAtKill} acknowledged at the {kind}, {run.Ledger.Acknowledged} now");
                 }
             }
             finally
@@ -138,7 +190,7 @@ public sealed class ChaosClusterTests(AzuriteFixture azurite, ITestOutputHelper 
                 run.Ledger.Acks.ToDictionary(a => (a.Value.Partition, a.Value.Offset), a => a.Key),
                 [.. run.Deliveries], run.KilledConsumers, [.. run.Snapshots], logEnd, finalCommitted));
             var maxSettle = settleTimes.Count == 0 ? TimeSpan.Zero : settleTimes.Max();
-            Say($"SUMMARY seed {seed}: rounds {settleTimes.Count}, acked {report.Acknowledged}, delivered {report.Delivered} " +
+            Say($"SUMMARY {kind} seed {seed}: rounds {settleTimes.Count}, acked {report.Acknowledged}, delivered {report.Delivered} " +
                 $"({report.DistinctDelivered} distinct), duplicates {report.Duplicates} ({report.DuplicatesAfterKill} after a kill, " +
                 $"{report.DuplicatesAfterHandOver} after a live hand-over), max settle {maxSettle.TotalSeconds:0.0} s, " +
                 $"longest wait for an acknowledgement {run.LongestAckGap.TotalSeconds:0.0} s, {run.ProduceFailures} failed produce calls (resent), " +
@@ -183,6 +235,7 @@ public sealed class ChaosClusterTests(AzuriteFixture azurite, ITestOutputHelper 
     private sealed class ChaosRun(string connectionString, Stopwatch clock, Action<string> say) : IAsyncDisposable
     {
         private readonly string[][] _siloArguments = new string[SiloCount][];
+        private readonly int[] _siloPorts = new int[SiloCount];
         private readonly ChildProcess?[] _silos = new ChildProcess?[SiloCount];
         private readonly ConsumerProcess?[] _consumers = new ConsumerProcess?[ConsumerCount];
         private readonly List<ConsumerProcess> _allConsumers = [];
@@ -201,6 +254,9 @@ public sealed class ChaosClusterTests(AzuriteFixture azurite, ITestOutputHelper 
         public int[] GatewayPorts { get; } = new int[SiloCount];
 
         public ProduceLedger Ledger { get; } = new();
+
+        /// <summary>The test's own client, for diagnostics.</summary>
+        public IGrainFactory? Grains { get; set; }
 
         public ConcurrentQueue<Delivery> Deliveries { get; } = new();
 
@@ -234,12 +290,36 @@ public sealed class ChaosClusterTests(AzuriteFixture azurite, ITestOutputHelper 
             for (var i = 0; i < SiloCount; i++)
             {
                 GatewayPorts[i] = ports[2 * i + 1];
+                _siloPorts[i] = ports[2 * i];
                 _siloArguments[i] = SiloHost.ClusterArguments(connectionString, ClusterId, ServiceId, ports[2 * i], ports[2 * i + 1], healthPort: 0);
             }
             await Task.WhenAll(Enumerable.Range(0, SiloCount).Select(RestartSiloAsync));
         }
 
         public async Task KillSiloAsync(int index) => await _silos[index]!.KillAsync();
+
+        /// <summary>SIGSTOP: the silo hangs with its ports open.</summary>
+        public void PauseSilo(int index) => _silos[index]!.Pause();
+
+        /// <summary>SIGCONT, then waits until the silo stops itself (one declared dead does); kills it after <paramref name="timeout"/>.</summary>
+        public async Task<bool> ResumeUntilItExitsAsync(int index, TimeSpan timeout)
+        {
+            var silo = _silos[index]!;
+            silo.Resume();
+            try
+            {
+                await silo.WaitForExitAsync(timeout);
+                return true;
+            }
+            catch (TimeoutException)
+            {
+                await silo.KillAsync();
+                return false;
+            }
+        }
+
+        /// <summary>The membership table's status of silo <paramref name="index"/>'s newest generation ("Active", "Dead", ...).</summary>
+        public Task<string?> MembershipStatusAsync(int index) => SplitBrain.MembershipTable.StatusAsync(connectionString, ClusterId, _siloPorts[index]);
 
         /// <summary>Starts silo <paramref name="index"/> (again) with its arguments and waits until it is ready.</summary>
         public async Task RestartSiloAsync(int index)
@@ -533,6 +613,7 @@ public sealed class ChaosClusterTests(AzuriteFixture azurite, ITestOutputHelper 
             {
                 if (silo is not null)
                 {
+                    silo.Resume();
                     await silo.DisposeAsync();
                 }
             }

@@ -65,6 +65,32 @@ internal static class SiloHost
         return host;
     }
 
+    /// <summary>
+    /// An Orleans client with OrleansGroups that finds the gateways in the Azure membership table, with the client
+    /// library's gateway failover. Unlike a static list, the table drops a gateway whose silo hangs once the cluster
+    /// declares it dead, and the client closes its connection to it: with a static list, grains whose calls were routed
+    /// through a hung gateway's still-open connection keep timing out for as long as it hangs.
+    /// </summary>
+    public static async Task<IHost> ConnectThroughTableAsync(string connectionString, string clusterId, string serviceId, TimeSpan responseTimeout)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.UseOrleansClient(client =>
+        {
+            client.UseAzureStorageClustering(o => o.TableServiceClient = new Azure.Data.Tables.TableServiceClient(connectionString));
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = clusterId;
+                o.ServiceId = serviceId;
+            });
+            client.AddOrleansGroupsClient();
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = responseTimeout);
+        });
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
     public static OrleansGroupsClient Groups(this IHost client) => client.Services.GetRequiredService<OrleansGroupsClient>();
 
     /// <summary>Stops a client whose gateway may be gone, without waiting for calls that can no longer finish.</summary>
