@@ -61,4 +61,7 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Information, "Grain member {Membership}: commit of {Partition} refused; the partition's next owner delivers from the last commit")]
     public static partial void GrainMemberCommitFailed(ILogger logger, string membership, string partition, Exception exception);
+
+    [LoggerMessage(40, LogLevel.Warning, "Could not activate the registered consumer groups for metrics; groups without members are reported once something touches them")]
+    public static partial void GroupMetricsSweepFailed(ILogger logger, Exception exception);
 }
