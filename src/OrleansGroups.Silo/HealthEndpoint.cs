@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 
 namespace OrleansGroups.Silo;
 
@@ -19,7 +20,7 @@ namespace OrleansGroups.Silo;
 /// starts (a slow storage start is not a dead process) and, since hosted services stop in reverse order, it stops
 /// only after Orleans has shut down.
 /// </remarks>
-internal sealed class HealthEndpoint(SiloHostSettings settings, IHostApplicationLifetime lifetime, ILogger<HealthEndpoint> logger)
+internal sealed class HealthEndpoint(SiloHostSettings settings, IHostApplicationLifetime lifetime, MeterProvider meterProvider, ILogger<HealthEndpoint> logger)
     : IHostedService, IAsyncDisposable
 {
     private WebApplication? _app;
@@ -41,6 +42,8 @@ internal sealed class HealthEndpoint(SiloHostSettings settings, IHostApplication
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrelCore().ConfigureKestrel(o => o.Listen(IPAddress.Any, port));
         var app = builder.Build();
+        // GET /metrics: Prometheus text exposition of the silo host's meter provider (SiloTelemetry).
+        app.UseOpenTelemetryPrometheusScrapingEndpoint(meterProvider, predicate: null, path: "/metrics", configureBranchedPipeline: null, optionsName: null);
         app.Run(HandleAsync);
         try
         {
@@ -93,7 +96,7 @@ internal sealed class HealthEndpoint(SiloHostSettings settings, IHostApplication
         {
             "/healthz" => (StatusCodes.Status200OK, "alive"),
             "/readyz" => (state == "ready" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, state),
-            _ => (StatusCodes.Status404NotFound, "not found: GET /healthz or /readyz"),
+            _ => (StatusCodes.Status404NotFound, "not found: GET /healthz, /readyz or /metrics"),
         };
         return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.WriteAsync(body + "\n");
     }
