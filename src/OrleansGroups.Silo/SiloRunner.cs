@@ -72,6 +72,7 @@ internal static class SiloRunner
         // then Orleans. SIGTERM and Ctrl+C stop the host, which stops the silo gracefully within the budget.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(hostSettings.ShutdownTimeoutSeconds));
         builder.Services.AddSingleton(hostSettings);
+        builder.Services.AddSingleton(settings);
         var telemetry = builder.Services.AddSiloTelemetry(builder.Configuration, prometheus: hostSettings.EffectiveHealthPort != 0);
         builder.Services.AddSingleton<HealthEndpoint>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HealthEndpoint>());
