@@ -19,7 +19,8 @@ internal sealed class ConsumerGroupGrain(
     [PersistentState("group", StorageNames.State)] IPersistentState<GroupSnapshot> state,
     IOptions<OrleansGroupsOptions> options,
     TimeProvider time,
-    ILogger<ConsumerGroupGrain> logger) : Grain, IConsumerGroupGrain, IIncomingGrainCallFilter
+    ILogger<ConsumerGroupGrain> logger,
+    Diagnostics.GroupMetricsRegistry metricsRegistry) : Grain, IConsumerGroupGrain, IIncomingGrainCallFilter
 {
     /// <summary>Kafka's limit on group ids is the string length of its protocol; ours keeps keys sane.</summary>
     public const int MaxGroupIdLength = Ids.MaxLength;
@@ -30,6 +31,7 @@ internal sealed class ConsumerGroupGrain(
     private DateTimeOffset _partitionCountsAt;
     private bool _registered;
     private InvalidGroupIdException? _badKey;
+    private Diagnostics.GroupMetrics? _metrics;
     private readonly Dictionary<string, IGroupMemberObserver> _observers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _rungAndNotYetHeard = new(StringComparer.Ordinal);
 
@@ -52,8 +54,37 @@ internal sealed class ConsumerGroupGrain(
         _registered = state.RecordExists && _coordinator.Model.HasState;
         var period = options.Value.Groups.ExpiryCheckInterval;
         this.RegisterGrainTimer(ExpireAsync, period, period);
+        StartMetrics();
         // An idle group is not active to run its timer: offsets that expired meanwhile go before anything is served.
         await ExpireOffsetsAsync();
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _metrics?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Publishes members and lag to the silo's metrics every Groups.MetricsInterval (interleaved: reading partitions'
+    /// end offsets never holds up a heartbeat), and stays active while there is something to report.
+    /// </summary>
+    private void StartMetrics()
+    {
+        var period = options.Value.Groups.MetricsInterval;
+        if (period <= TimeSpan.Zero)
+        {
+            return;
+        }
+        _metrics = new Diagnostics.GroupMetrics(GroupId, metricsRegistry, time);
+        _metrics.Observe(_coordinator.Model);
+        this.RegisterGrainTimer(async _ =>
+        {
+            if (await _metrics.RefreshAsync(GrainFactory, () => _coordinator.Model))
+            {
+                DelayDeactivation(3 * period);
+            }
+        }, new GrainTimerCreationOptions(TimeSpan.Zero, period) { Interleave = true });
     }
 
     /// <summary>Refuses every call to a grain whose key is not a legal group id, before anything is read or written.</summary>
@@ -273,6 +304,7 @@ internal sealed class ConsumerGroupGrain(
         catch (Exception e)
         {
             Log.GroupWriteFailed(logger, GroupId, e);
+            Diagnostics.OrleansGroupsMetrics.StorageFailed("group.write", e);
             if (registering)
             {
                 // Nothing of the new group was stored: leave the registry as it was (best effort; a retry registers again).
@@ -302,6 +334,7 @@ internal sealed class ConsumerGroupGrain(
             _coordinator = NewCoordinator(state.State);
             await UnregisterAsync();
         }
+        _metrics?.Observe(_coordinator.Model);
     }
 
     private async Task UnregisterAsync()

@@ -64,4 +64,7 @@ internal static partial class Log
 
     [LoggerMessage(20, LogLevel.Warning, "Grain member {Membership}: commit of {Partition} failed for now; retrying before anything else of it is released")]
     public static partial void GrainMemberCommitRetried(ILogger logger, string membership, string partition, Exception exception);
+
+    [LoggerMessage(40, LogLevel.Warning, "Could not activate the registered consumer groups for metrics; groups without members are reported once something touches them")]
+    public static partial void GroupMetricsSweepFailed(ILogger logger, Exception exception);
 }

@@ -106,7 +106,9 @@ internal sealed class PartitionGrain(
             await log.WaitForDataAsync(offset, wait < options.Value.Log.MaxFetchWait ? wait : options.Value.Log.MaxFetchWait);
         }
         // fetch.max.bytes: the server's cap, whatever the caller asked (a first batch larger than it still comes whole).
+        var readStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         var batches = await log.ReadAsync(offset, Math.Min(maxBytes, options.Value.Log.FetchMaxBytes));
+        Diagnostics.OrleansGroupsMetrics.Fetched(_partition, readStarted);
         return new FetchResult(batches, log.LogStartOffset, log.HighWatermark);
     }
 

@@ -20,7 +20,7 @@ internal static class SiloCommandLine
         ("--primary-silo-port", "PrimarySiloPort", "localhost clustering: the first silo's port (default: this silo's)"),
         ("--advertised-ip", "AdvertisedIp", "address announced to other silos and clients (default 127.0.0.1; on Kubernetes the pod IP); auto = pick a non-loopback one (containers)"),
         ("--fast-membership", "FastMembership", "true | false: detect dead silos in ~1 s (local clusters, tests)"),
-        ("--health-port", "HealthPort", "HTTP port of GET /healthz (liveness) and /readyz (readiness) (default 8080; 0 disables)"),
+        ("--health-port", "HealthPort", "HTTP port of GET /healthz (liveness), /readyz (readiness) and /metrics (Prometheus) (default 8080; 0 disables)"),
         ("--tls-certificate", "TlsCertificate", "PKCS#12 (PFX) file with the silo's certificate and key: TLS on the silo and gateway ports (default off)"),
         ("--tls-certificate-password", "TlsCertificatePassword", "password of the --tls-certificate file (prefer the environment variable OrleansGroups__TlsCertificatePassword)"),
         ("--shutdown-timeout", "ShutdownTimeoutSeconds", "seconds SIGTERM may take to drain the silo before the host gives up (default 60)"),

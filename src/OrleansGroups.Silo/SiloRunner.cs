@@ -72,6 +72,8 @@ internal static class SiloRunner
         // then Orleans. SIGTERM and Ctrl+C stop the host, which stops the silo gracefully within the budget.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(hostSettings.ShutdownTimeoutSeconds));
         builder.Services.AddSingleton(hostSettings);
+        builder.Services.AddSingleton(settings);
+        var telemetry = builder.Services.AddSiloTelemetry(builder.Configuration, prometheus: hostSettings.EffectiveHealthPort != 0);
         builder.Services.AddSingleton<HealthEndpoint>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HealthEndpoint>());
         builder.UseOrleans(silo =>
@@ -86,7 +88,7 @@ internal static class SiloRunner
         using var host = builder.Build();
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         var stopping = new Stopwatch();
-        lifetime.ApplicationStarted.Register(() => Console.Out.WriteLine(ReadyLine(host.Services, settings, kubernetes)));
+        lifetime.ApplicationStarted.Register(() => Console.Out.WriteLine(ReadyLine(host.Services, settings, kubernetes, telemetry)));
         lifetime.ApplicationStopping.Register(() =>
         {
             stopping.Start();
@@ -139,7 +141,7 @@ internal static class SiloRunner
         return null;
     }
 
-    private static string ReadyLine(IServiceProvider services, SiloSettings settings, bool kubernetes)
+    private static string ReadyLine(IServiceProvider services, SiloSettings settings, bool kubernetes, IReadOnlyList<string> telemetry)
     {
         // The addresses the silo really uses: with an "auto" advertised address they are only known now.
         var details = services.GetRequiredService<ILocalSiloDetails>();
@@ -153,7 +155,14 @@ internal static class SiloRunner
             (settings.Storage == StorageKind.Azure || settings.Clustering == ClusteringKind.Azure
                 ? $"credentials {(settings.UsesManagedIdentity ? "managed identity" : "connection string")}, " : "") +
             $"health port {health}{(kubernetes ? ", kubernetes hosting" : "")}" +
-            (settings.TlsCertificateDescription is { } tls ? $", tls {tls}" : "");
+            (settings.TlsCertificateDescription is { } tls ? $", tls {tls}" : "") +
+            $", metrics {Sinks(telemetry, health != "off")}";
+    }
+
+    private static string Sinks(IReadOnlyList<string> telemetry, bool httpOn)
+    {
+        var sinks = telemetry.Where(s => httpOn || s != "prometheus").ToList();
+        return sinks.Count > 0 ? string.Join(" + ", sinks) : "off";
     }
 
     private static bool PortIsFree(int port)

@@ -93,6 +93,7 @@ public abstract class ClusterFixture : IAsyncLifetime
                 o.Log.MaxFetchWait = MaxFetchWait;
                 o.Groups.ExpiryCheckInterval = TimeSpan.FromMilliseconds(100);
                 o.Groups.MetadataRefreshInterval = TimeSpan.FromMilliseconds(200);
+                o.Groups.MetricsInterval = TimeSpan.FromMilliseconds(100);
                 o.Groups.Coordinator = new() { HeartbeatIntervalMs = 100, ReconcilingHeartbeatIntervalMs = 20, MinSessionTimeoutMs = 500 };
                 if (silo.Configuration[SmallLimitsKey] == "true")
                 {

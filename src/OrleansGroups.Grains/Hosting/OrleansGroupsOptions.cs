@@ -118,6 +118,17 @@ public sealed class GroupOptions
     /// <summary>How long a group caches topic partition counts (default 5 s).</summary>
     public TimeSpan MetadataRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How often a group reads its partitions' end offsets and publishes its lag and member count to the silo's
+    /// metrics (default 10 s; <see cref="TimeSpan.Zero"/> turns group metrics off).
+    /// </summary>
+    /// <remarks>
+    /// Each tick costs one watermark call per committed partition. A group with members or committed offsets stays
+    /// active while this is on, so its lag is reported even when nobody consumes (the alert that matters most); silos
+    /// activate every registered group when they start. Tuning rule: at least the Prometheus scrape interval.
+    /// </remarks>
+    public TimeSpan MetricsInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Default of <see cref="MaxGroups"/>: 10,000.</summary>
     public const int DefaultMaxGroups = 10_000;
 

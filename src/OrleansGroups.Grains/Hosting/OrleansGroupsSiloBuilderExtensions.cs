@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using OrleansGroups;
+using OrleansGroups.Diagnostics;
 using OrleansGroups.Hosting;
 using OrleansGroups.Storage;
 
@@ -37,7 +38,7 @@ public static class OrleansGroupsSiloBuilderExtensions
         {
             case StorageKind.Memory:
                 builder.AddMemoryGrainStorage(StorageNames.State);
-                builder.Services.AddSingleton<ILogStore, MemoryLogStore>();
+                builder.Services.AddSingleton<ILogStore>(_ => new MeteredLogStore(new MemoryLogStore()));
                 break;
             case StorageKind.Azure:
                 var blobs = CreateBlobServiceClient(options.Azure);
@@ -48,15 +49,16 @@ public static class OrleansGroupsSiloBuilderExtensions
                     o.BlobServiceClient = blobs;
                     o.ContainerName = StorageNames.ContainerName(options.Azure.StateContainer, cluster.Value.ServiceId);
                 }));
-                builder.Services.AddSingleton<ILogStore>(sp => new AzureAppendBlobLogStore(
+                builder.Services.AddSingleton<ILogStore>(sp => new MeteredLogStore(new AzureAppendBlobLogStore(
                     blobs.GetBlobContainerClient(StorageNames.ContainerName(
                         options.Azure.LogContainer, sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId)),
-                    prefix: ""));
+                    prefix: "")));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(configure), options.Storage, "Unknown storage kind.");
         }
         AddNotificationStreams(builder, options);
+        AddGroupMetrics(builder, options);
         if (options.AddReminderService)
         {
             AddReminderService(builder, options);
@@ -99,6 +101,19 @@ public static class OrleansGroupsSiloBuilderExtensions
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(options), consumers.Streams, "Unknown notification streams.");
+        }
+    }
+
+    /// <summary>
+    /// The silo's board of group lag and members (read by the observable gauges), and the start-up sweep that activates
+    /// every registered group so groups without live members are reported too.
+    /// </summary>
+    private static void AddGroupMetrics(ISiloBuilder builder, OrleansGroupsOptions options)
+    {
+        builder.Services.AddSingleton<GroupMetricsRegistry>();
+        if (options.Groups.MetricsInterval > TimeSpan.Zero)
+        {
+            builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, GroupMetricsStartup>();
         }
     }
 

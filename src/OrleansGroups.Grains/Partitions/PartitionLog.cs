@@ -407,7 +407,9 @@ internal sealed class PartitionLog(
                 next += items[i].Header.RecordCount;
             }
 
+            var appendStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             await store.AppendAsync(_path, segment.BaseOffset, buffer, segment.Length);
+            Diagnostics.OrleansGroupsMetrics.Appended(partition, next - HighWatermark, length, appendStarted);
 
             var entry = new IndexEntry(HighWatermark, next, segment.Length, length, items.Max(i => i.Header.MaxTimestamp));
             segment.Append(entry);

@@ -5,7 +5,7 @@ using OrleansGroups.TestKit;
 namespace OrleansGroups.IntegrationTests.Deployment;
 
 /// <summary>
-/// What an orchestrator sees: the probe endpoint, and SIGTERM (a pod or replica being stopped) draining the silo
+/// What an orchestrator sees: the probe and metrics endpoints, and SIGTERM (a pod or replica being stopped) draining the silo
 /// and exiting 0, with every acknowledged record and committed offset there after a restart on the same storage.
 /// </summary>
 [Trait("Category", "Deployment")]
@@ -33,7 +33,10 @@ public sealed class GracefulShutdownTests(AzuriteFixture azurite) : IClassFixtur
             // 1. Probes: alive and ready once the ready line is out.
             Assert.Equal((HttpStatusCode.OK, "alive"), await SiloHost.GetAsync(ports[2], "/healthz"));
             Assert.Equal((HttpStatusCode.OK, "ready"), await SiloHost.GetAsync(ports[2], "/readyz"));
-            Assert.Equal(HttpStatusCode.NotFound, (await SiloHost.GetAsync(ports[2], "/metrics")).Status);
+            // Prometheus exposition on the same port (MetricsEndpointTests reads it in detail).
+            var metrics = await SiloHost.GetAsync(ports[2], "/metrics");
+            Assert.Equal(HttpStatusCode.OK, metrics.Status);
+            Assert.Contains("# TYPE ", metrics.Body);
 
             // 2. Load: acknowledged records, and a group member that committed all of them and is still connected.
             var client = await SiloHost.ConnectAsync("dev", serviceId, TimeSpan.FromSeconds(10), ports[1]);
