@@ -20,19 +20,30 @@
 #
 #   bench/run.sh all                      every benchmark in turn: produce, peer (memory and Azurite), consume, groups;
 #                                         then bench/RESULTS.md points at the fresh results. About 8-10 minutes.
+#
+# Results name the commit they were measured on (bench/provenance.sh): a tree with uncommitted changes is refused
+# unless --dirty is given anywhere on the command line, and then its results are labelled "<hash>+dirty".
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
+dirty_flag=""
+args=()
+for arg in "$@"; do
+  if [[ "$arg" == "--dirty" ]]; then dirty_flag="--dirty"; else args+=("$arg"); fi
+done
+set -- "${args[@]+"${args[@]}"}"
+commit="$(bash bench/provenance.sh $dirty_flag)"
+
 if [[ "${1:-}" == "all" ]]; then
   shift
-  bash bench/run.sh "$@"
-  bash bench/run.sh peer --storage both
-  bash bench/run.sh consume --storage both
+  bash bench/run.sh "$@" $dirty_flag
+  bash bench/run.sh peer --storage both $dirty_flag
+  bash bench/run.sh consume --storage both $dirty_flag
   dotnet build bench/OrleansGroups.Bench.Groups/OrleansGroups.Bench.Groups.csproj -c Release -nologo -v q
   dotnet bench/OrleansGroups.Bench.Groups/bin/Release/net10.0/OrleansGroups.Bench.Groups.dll --repetitions 3 \
-    --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    --commit "$commit"
   echo "run.sh: results in bench/results/ (produce-, peer-, consume- and groups-$(date -u +%Y-%m-%d).md); bench/RESULTS.md summarises them" >&2
   exit 0
 fi
@@ -66,11 +77,6 @@ fi
 
 echo "run.sh: building (Release)..." >&2
 dotnet build bench/OrleansGroups.Bench/OrleansGroups.Bench.csproj -c Release -nologo -v q
-
-commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [[ -n "$(git status --porcelain -- src bench 2>/dev/null)" ]]; then
-  commit="$commit+local-changes"
-fi
 
 if [[ $with_redis == 1 ]]; then
   shift
