@@ -582,6 +582,9 @@ internal sealed class PartitionLog(
         var next = LogStartOffset;
         var scannedBytes = 0L;
         var recoveredAt = time.GetUtcNow().ToUnixTimeMilliseconds();
+        // Every sealed segment has a small checkpoint: read them side by side, not one round trip after another
+        // (a partition reactivated often has many segments until retention removes them).
+        var checkpoints = await ReadCheckpointsAsync(stored);
         foreach (var info in stored)
         {
             if (_segments.Count > 0 && info.BaseOffset != next)
@@ -598,7 +601,7 @@ internal sealed class PartitionLog(
                     : $"offsets {next}..{info.BaseOffset - 1} are missing between segments");
             }
             var segment = new Segment(info.BaseOffset);
-            if (await ReadCheckpointAsync(info) is { } checkpoint)
+            if (ValidCheckpoint(info, checkpoints[info.BaseOffset]) is { } checkpoint)
             {
                 foreach (var entry in checkpoint.Entries)
                 {
@@ -675,9 +678,26 @@ internal sealed class PartitionLog(
         return (CorruptLogException)_failure;
     }
 
-    private async Task<SegmentIndex?> ReadCheckpointAsync(LogSegmentInfo info)
+    private async Task<Dictionary<long, byte[]?>> ReadCheckpointsAsync(IReadOnlyList<LogSegmentInfo> stored)
     {
-        var bytes = await store.ReadIndexAsync(_path, info.BaseOffset);
+        using var parallel = new SemaphoreSlim(16);
+        var reads = stored.Select(async info =>
+        {
+            await parallel.WaitAsync();
+            try
+            {
+                return (info.BaseOffset, Bytes: await store.ReadIndexAsync(_path, info.BaseOffset));
+            }
+            finally
+            {
+                parallel.Release();
+            }
+        });
+        return (await Task.WhenAll(reads)).ToDictionary(r => r.BaseOffset, r => r.Bytes);
+    }
+
+    private SegmentIndex? ValidCheckpoint(LogSegmentInfo info, byte[]? bytes)
+    {
         if (bytes is null)
         {
             return null;
