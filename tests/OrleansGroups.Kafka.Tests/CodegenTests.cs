@@ -12,7 +12,7 @@ public sealed class CodegenTests
     {
         var expected = KafkaCodeGenerator.Generate(Path.Combine(Protocol, "Schemas"));
         var onDisk = Directory.GetFiles(Path.Combine(Protocol, "Generated"), "*.g.cs")
-            .ToDictionary(Path.GetFileName, f => File.ReadAllText(f).ReplaceLineEndings("\n"));
+            .ToDictionary(f => Path.GetFileName(f), f => File.ReadAllText(f).ReplaceLineEndings("\n"));
 
         Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), onDisk.Keys.Order(StringComparer.Ordinal));
         foreach (var (name, content) in expected)
