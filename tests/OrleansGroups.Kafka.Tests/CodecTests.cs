@@ -193,3 +193,24 @@ public sealed class CodecTests
         Assert.Throws<InvalidOperationException>(() =>
             Encode(w => new MetadataResponse { Brokers = [new MetadataResponse.MetadataResponseBroker { Host = null! }] }.Write(w, 1)));
 }
+
+/// <summary>The one table from our error codes to Kafka's.</summary>
+public sealed class KafkaErrorsTests
+{
+    [Fact]
+    public void EveryErrorCode_HasAKafkaCode() =>
+        Assert.All(Enum.GetValues<OrleansGroups.Core.Errors.OrleansGroupsErrorCode>(),
+            code => Assert.True(OrleansGroups.Kafka.Internal.KafkaErrors.ByCode.ContainsKey(code), $"{code} has no Kafka error code"));
+
+    [Theory]
+    [InlineData(OrleansGroups.Core.Errors.OrleansGroupsErrorCode.UnknownTopic, 3)]
+    [InlineData(OrleansGroups.Core.Errors.OrleansGroupsErrorCode.OffsetOutOfRange, 1)]
+    [InlineData(OrleansGroups.Core.Errors.OrleansGroupsErrorCode.RecordTooLarge, 10)]
+    [InlineData(OrleansGroups.Core.Errors.OrleansGroupsErrorCode.CorruptRecord, 2)]
+    [InlineData(OrleansGroups.Core.Errors.OrleansGroupsErrorCode.NotLeaderOrFollower, 6)]
+    [InlineData(OrleansGroups.Core.Errors.OrleansGroupsErrorCode.OutOfOrderSequence, 45)]
+    [InlineData(OrleansGroups.Core.Errors.OrleansGroupsErrorCode.InvalidTopicName, 17)]
+    [InlineData(OrleansGroups.Core.Errors.OrleansGroupsErrorCode.TopicAlreadyExists, 36)]
+    public void KnownCodes(OrleansGroups.Core.Errors.OrleansGroupsErrorCode code, short kafka) =>
+        Assert.Equal(kafka, OrleansGroups.Kafka.Internal.KafkaErrors.ByCode[code]);
+}
