@@ -23,6 +23,8 @@ internal static class SiloCommandLine
         ("--health-port", "HealthPort", "HTTP port of GET /healthz (liveness), /readyz (readiness) and /metrics (Prometheus) (default 8080; 0 disables)"),
         ("--tls-certificate", "TlsCertificate", "PKCS#12 (PFX) file with the silo's certificate and key: TLS on the silo and gateway ports (default off)"),
         ("--tls-certificate-password", "TlsCertificatePassword", "password of the --tls-certificate file (prefer the environment variable OrleansGroups__TlsCertificatePassword)"),
+        ("--kafka-port", "KafkaPort", "TCP port of the Kafka wire-protocol listener for Kafka clients (preview; default off)"),
+        ("--kafka-advertised-host", "KafkaAdvertisedHost", "host Kafka clients are told to connect to (default: the advertised IP; set it in containers)"),
         ("--shutdown-timeout", "ShutdownTimeoutSeconds", "seconds SIGTERM may take to drain the silo before the host gives up (default 60)"),
     ];
 

@@ -25,6 +25,12 @@ internal sealed class SiloHostSettings
     /// </summary>
     public int ShutdownTimeoutSeconds { get; set; } = DefaultShutdownTimeoutSeconds;
 
+    /// <summary>Port of the Kafka wire-protocol listener (preview); null (the default) leaves it off.</summary>
+    public int? KafkaPort { get; set; }
+
+    /// <summary>Host name Kafka clients are told to connect to; null means the silo's advertised IP.</summary>
+    public string? KafkaAdvertisedHost { get; set; }
+
     /// <summary>The port the health endpoint listens on, 0 when disabled.</summary>
     public int EffectiveHealthPort => HealthPort ?? DefaultHealthPort;
 
@@ -35,6 +41,10 @@ internal sealed class SiloHostSettings
         if (EffectiveHealthPort is < 0 or > 65535)
         {
             errors.Add("--health-port must be a TCP port (1-65535), or 0 to disable the health endpoint.");
+        }
+        if (KafkaPort is < 1 or > 65535)
+        {
+            errors.Add("--kafka-port must be a TCP port (1-65535); leave it out to turn the Kafka listener off.");
         }
         if (ShutdownTimeoutSeconds < 1)
         {

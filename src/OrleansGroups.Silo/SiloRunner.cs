@@ -56,6 +56,10 @@ internal static class SiloRunner
         {
             return Fail($"the health endpoint cannot listen on port {healthPort}: it is in use. Choose another --health-port, or 0 to disable it.");
         }
+        if (hostSettings.KafkaPort is int kafkaPort && !PortIsFree(kafkaPort))
+        {
+            return Fail($"the Kafka listener cannot listen on port {kafkaPort}: it is in use. Choose another --kafka-port.");
+        }
         if (settings.Storage == StorageKind.Azure || settings.Clustering == ClusteringKind.Azure)
         {
             var identity = settings.UsesManagedIdentity;
@@ -85,6 +89,15 @@ internal static class SiloRunner
                 silo.UseKubernetesHosting();
             }
         });
+        if (hostSettings.KafkaPort is int port)
+        {
+            // After UseOrleans: the listener starts once the silo runs and stops before it.
+            builder.Services.AddKafkaListener(o =>
+            {
+                o.Port = port;
+                o.AdvertisedHost = hostSettings.KafkaAdvertisedHost;
+            });
+        }
         using var host = builder.Build();
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         var stopping = new Stopwatch();
@@ -155,6 +168,7 @@ internal static class SiloRunner
             (settings.Storage == StorageKind.Azure || settings.Clustering == ClusteringKind.Azure
                 ? $"credentials {(settings.UsesManagedIdentity ? "managed identity" : "connection string")}, " : "") +
             $"health port {health}{(kubernetes ? ", kubernetes hosting" : "")}" +
+            (services.GetRequiredService<SiloHostSettings>().KafkaPort is { } kafka ? $", kafka port {kafka}" : "") +
             (settings.TlsCertificateDescription is { } tls ? $", tls {tls}" : "") +
             $", metrics {Sinks(telemetry, health != "off")}";
     }
