@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using OrleansGroups.Client.Diagnostics;
 using OrleansGroups.Client.Internal;
 using OrleansGroups.Core.Assignment;
 using OrleansGroups.Core.Coordination;
@@ -238,6 +239,18 @@ public sealed class Consumer : IConsumer
     /// </remarks>
     public async Task<ConsumeResult?> ConsumeAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
+        // A receive span only for a poll that returned a record (as Kafka instrumentations do), timed from the call.
+        var started = DateTimeOffset.UtcNow;
+        var result = await PollAsync(timeout, cancellationToken);
+        if (result is not null)
+        {
+            OrleansGroupsTracing.Received(result, _options.GroupId, started);
+        }
+        return result;
+    }
+
+    private async Task<ConsumeResult?> PollAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
         Interlocked.Exchange(ref _lastPollTicks, DateTimeOffset.UtcNow.UtcTicks);
         var deadline = DateTimeOffset.UtcNow + timeout;
         while (true)
@@ -282,7 +295,7 @@ public sealed class Consumer : IConsumer
     private bool MembershipLapsed() =>
         DateTimeOffset.UtcNow.UtcTicks > Interlocked.Read(ref _membershipConfirmedUntilTicks);
 
-    /// <summary>Consumes until cancelled.</summary>
+    /// <summary>Consumes until cancelled. Each record gets a <c>process {topic}</c> span while the caller handles it.</summary>
     public async IAsyncEnumerable<ConsumeResult> ConsumeAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         while (!cancellationToken.IsCancellationRequested)
@@ -290,6 +303,8 @@ public sealed class Consumer : IConsumer
             var result = await ConsumeAsync(TimeSpan.FromSeconds(1), cancellationToken);
             if (result is not null)
             {
+                // The process span lasts while the caller handles the record, until it asks for the next one.
+                using var process = OrleansGroupsTracing.StartProcess(result, _options.GroupId);
                 yield return result;
             }
         }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using OrleansGroups.Client.Diagnostics;
 using OrleansGroups.Client.Internal;
 using OrleansGroups.Core.Errors;
 using OrleansGroups.Core.Log;
@@ -192,6 +194,11 @@ public sealed class Producer : IProducer
 
     private void ProduceAndReport(string topic, int? partition, Message message, Action<DeliveryReport>? deliveryHandler)
     {
+        // The send span ends with the delivery report; it must not stay current for the caller.
+        var caller = Activity.Current;
+        var send = OrleansGroupsTracing.StartSend(topic, partition, [message]);
+        Activity.Current = caller;
+        message = OrleansGroupsTracing.Inject(send, message);
         var bytes = ProducerBuffer.Estimate(message);
         Track(1);
         Task<Task<IReadOnlyList<DeliveryResult>>> admission;
@@ -209,11 +216,11 @@ public sealed class Producer : IProducer
             // never wait could pile up messages without bound. The buffer admits or refuses it within max.block.
             ((IAsyncResult)admission).AsyncWaitHandle.WaitOne();
         }
-        _ = ProduceAndReportAsync(DeliverAsync(admission, bytes), topic, partition, message, deliveryHandler);
+        _ = ProduceAndReportAsync(DeliverAsync(admission, bytes), topic, partition, message, deliveryHandler, send);
     }
 
     private async Task ProduceAndReportAsync(
-        Task<IReadOnlyList<DeliveryResult>> delivery, string topic, int? partition, Message message, Action<DeliveryReport>? deliveryHandler)
+        Task<IReadOnlyList<DeliveryResult>> delivery, string topic, int? partition, Message message, Action<DeliveryReport>? deliveryHandler, Activity? send)
     {
         try
         {
@@ -221,10 +228,12 @@ public sealed class Producer : IProducer
             try
             {
                 var delivered = (await delivery)[0];
+                OrleansGroupsTracing.Sent(send, [delivered]);
                 report = new DeliveryReport(delivered.Topic, delivered.Partition, delivered.Offset, delivered.Timestamp, message, null);
             }
             catch (Exception e)
             {
+                OrleansGroupsTracing.Failed(send, e);
                 report = new DeliveryReport(topic, partition ?? -1, -1, message.Timestamp ?? DateTimeOffset.UtcNow, message, e);
             }
             deliveryHandler?.Invoke(report);
@@ -247,8 +256,20 @@ public sealed class Producer : IProducer
         {
             return [];
         }
+        using var send = OrleansGroupsTracing.StartSend(topic, partition, messages);
+        messages = OrleansGroupsTracing.Inject(send, messages);
         var bytes = messages.Sum(ProducerBuffer.Estimate);
-        return await DeliverAsync(_buffer.AdmitAsync(bytes, () => Route(topic, messages, partition), cancellationToken), bytes);
+        try
+        {
+            var delivered = await DeliverAsync(_buffer.AdmitAsync(bytes, () => Route(topic, messages, partition), cancellationToken), bytes);
+            OrleansGroupsTracing.Sent(send, delivered);
+            return delivered;
+        }
+        catch (Exception e)
+        {
+            OrleansGroupsTracing.Failed(send, e);
+            throw;
+        }
     }
 
     /// <summary>Waits for admission (which may fail with ProducerBufferFull, nothing reserved), then for the outcome; then frees the bytes.</summary>

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using Orleans.Placement;
 using OrleansGroups.Client;
+using OrleansGroups.Client.Diagnostics;
 using OrleansGroups.Core.Errors;
 using OrleansGroups.Core.Topics;
 
@@ -237,6 +238,7 @@ internal sealed class GroupMembershipGrain(
                     return;
                 }
             }
+            using var process = OrleansGroupsTracing.StartProcess(partition.Topic, partition.Partition, request.GroupId, records);
             try
             {
                 await request.Member.OnRecords(message);
@@ -244,6 +246,7 @@ internal sealed class GroupMembershipGrain(
             }
             catch (Exception e)
             {
+                OrleansGroupsTracing.Failed(process, e);
                 Log.GrainMemberHandlerFailed(logger, this.GetPrimaryKeyString(), GrainKeys.Partition(partition), records[0].Offset, e);
                 try
                 {

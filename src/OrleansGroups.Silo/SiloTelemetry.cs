@@ -3,6 +3,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using OrleansGroups.Client.Diagnostics;
 using OrleansGroups.Diagnostics;
 
 namespace OrleansGroups.Silo;
@@ -15,6 +17,9 @@ namespace OrleansGroups.Silo;
 /// <item>OTLP: when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the exporter reads the standard OTEL_* variables);</item>
 /// <item>Azure Monitor: when <c>APPLICATIONINSIGHTS_CONNECTION_STRING</c> is set.</item>
 /// </list>
+/// Traces of the library's activity source (<see cref="OrleansGroupsTracing.SourceName"/>: the <c>process</c> spans of
+/// grain members and the <c>send</c>/<c>receive</c> spans of clients inside the silo) go to OTLP and Azure Monitor when
+/// they are configured. With neither, no tracer listens, so no span is built and no trace header is written.
 /// </summary>
 internal static class SiloTelemetry
 {
@@ -33,7 +38,8 @@ internal static class SiloTelemetry
         var sinks = new List<string>();
         var otlp = !string.IsNullOrWhiteSpace(configuration[OtlpEndpointVariable]);
         var applicationInsights = configuration[ApplicationInsightsVariable];
-        services.AddOpenTelemetry()
+        var builder = services.AddOpenTelemetry();
+        builder
             // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES still apply on top of this default.
             .ConfigureResource(resource => resource.AddService("orleansgroups-silo"))
             .WithMetrics(metrics =>
@@ -56,6 +62,21 @@ internal static class SiloTelemetry
                     sinks.Add("azure monitor");
                 }
             });
+        if (otlp || !string.IsNullOrWhiteSpace(applicationInsights))
+        {
+            builder.WithTracing(tracing =>
+            {
+                tracing.AddSource(OrleansGroupsTracing.SourceName);
+                if (otlp)
+                {
+                    tracing.AddOtlpExporter();
+                }
+                if (!string.IsNullOrWhiteSpace(applicationInsights))
+                {
+                    tracing.AddAzureMonitorTraceExporter(o => o.ConnectionString = applicationInsights);
+                }
+            });
+        }
         return sinks;
     }
 }

@@ -126,7 +126,7 @@ public sealed class GroupAdminCliTests(MemorySiloFixture fixture) : IClassFixtur
         string text = "";
         await Wait.UntilAsync(async () =>
         {
-            text = (await Og(null, "group", "describe", group)).StandardOutput;
+            text = (await Og(null, "group", "describe", group, "--state", "--members")).StandardOutput;
             return text.Contains("State: Stable");
         }, Timeout, "the static consumer joined and the group is stable");
 
@@ -136,12 +136,76 @@ public sealed class GroupAdminCliTests(MemorySiloFixture fixture) : IClassFixtur
         var row = Table(text).First(r => r.Contains("(worker-1)"));
         Assert.Equal(["og-consume", "(worker-1)", "1", "Stable", $"{topic}/0,1", "-"], row[1..]);
 
+        // The default view, as kafka-consumer-groups --describe: the owner's member id and client id on each partition.
+        var offsets = Table((await OgOk(null, "group", "describe", group)).StandardOutput);
+        Assert.Equal(["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"], offsets[0]);
+        Assert.Equal([[group, topic, "0", "-", "0", "-", row[0], "-", "og-consume"], [group, topic, "1", "-", "0", "-", row[0], "-", "og-consume"]],
+            offsets[1..]);
+
         Assert.Equal(0, await member.StopAsync());
         var described = await OgOk(null, "group", "describe", group, "--json");
         using var json = JsonDocument.Parse(described.StandardOutput);
         var left = Assert.Single(json.RootElement.GetProperty("members").EnumerateArray());
         Assert.Equal(("worker-1", -2), (left.GetProperty("instanceId").GetString(), left.GetProperty("memberEpoch").GetInt32()));
         Assert.Equal(2, left.GetProperty("assignment").GetArrayLength()); // kept for its return, until its session times out
+    }
+
+    [Fact]
+    public async Task Describe_ByDefault_IsKafkasOffsetsTable_WithDashesWhereUnknown()
+    {
+        var (topic, group) = await ConsumedTopicAsync();
+        await OgOk("k\n", "produce", topic, "--partition", "1");
+
+        var output = (await OgOk(null, "group", "describe", group)).StandardOutput;
+
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"Consumer group '{group}' has no active members.", lines[0].TrimEnd());
+        Assert.Equal(
+            [
+                ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"],
+                [group, topic, "0", "6", "6", "0", "-", "-", "-"],
+                [group, topic, "1", "4", "5", "1", "-", "-", "-"],
+            ],
+            Table(string.Join('\n', lines[1..])));
+        // --state and --members add the group's other views, above the offsets with --offsets.
+        var all = (await OgOk(null, "group", "describe", group, "--state", "--members", "--offsets")).StandardOutput;
+        Assert.Contains($"Group: {group}  State: Empty", all);
+        Assert.Contains("No active members.", all);
+        Assert.Contains("CURRENT-OFFSET", all);
+    }
+
+    [Fact]
+    public async Task DescribeWatch_OffTerminal_PrintsTheTableOncePerRefresh_AndJsonOneLineEach()
+    {
+        var (topic, group) = await ConsumedTopicAsync();
+
+        var watched = await OgOk(null, "group", "describe", group, "--watch", "--interval-ms", "100", "--iterations", "3");
+
+        // Redirected stdout: plain repeated tables, no terminal escapes.
+        Assert.DoesNotContain("\u001b", watched.StandardOutput);
+        var tables = Table(watched.StandardOutput);
+        Assert.Equal(3, tables.Count(row => row[0] == "GROUP"));
+        Assert.Equal(3, tables.Count(row => row.Length > 2 && row[0] == group && row[1] == topic && row[2] == "1"));
+
+        var json = await OgOk(null, "group", "describe", group, "--json", "--watch", "--interval-ms", "100", "--iterations", "2");
+        var objects = json.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, objects.Length);
+        Assert.All(objects, line =>
+        {
+            using var parsed = JsonDocument.Parse(line);
+            Assert.Equal(group, parsed.RootElement.GetProperty("groupId").GetString());
+        });
+    }
+
+    [Fact]
+    public async Task DescribeWatch_WithoutIterations_RefreshesUntilInterrupted_AndExitsCleanly()
+    {
+        // SIGTERM here; Ctrl+C (SIGINT) cancels the same token.
+        var (_, group) = await ConsumedTopicAsync();
+        await using var watcher = ChildProcess.StartDotnet(OgDll, ["group", "describe", group, "--watch", "--interval-ms", "100", .. Connection]);
+        await Wait.UntilAsync(() => watcher.OutputText.Split("CURRENT-OFFSET").Length > 3, Timeout, "a few refreshes");
+
+        Assert.Equal(0, await watcher.StopAsync());
     }
 
     [Theory]

@@ -62,57 +62,43 @@ internal static partial class GroupCommands
                 "\"partitions\": [{\"topic\", \"partition\", \"committedOffset\", \"logEndOffset\", \"lag\", \"owner\"}]} " +
                 "(committedOffset and lag are null before the group's first commit; owner is a member id or null)",
         };
-        var command = new Command("describe",
-            "Show a group's state and epochs, its members with their assignments, and per partition the committed offset, " +
-            "log end offset, lag and owning member")
+        var state = new Option<bool>("--state") { Description = "Show the group's state, epochs, assignor and member count" };
+        var members = new Option<bool>("--members") { Description = "Show the members with their epochs, states and assignments" };
+        var offsets = new Option<bool>("--offsets")
         {
-            groupId, json,
+            Description = "Show the offsets table (the default view; give it with --state or --members to see it too)",
+        };
+        var watch = new Option<bool>("--watch") { Description = "Refresh until Ctrl+C: in place on a terminal, repeated views otherwise" };
+        var interval = new Option<int>("--interval-ms") { Description = "With --watch: time between refreshes", DefaultValueFactory = _ => 2000 };
+        var iterations = new Option<int>("--iterations") { Description = "With --watch: stop after this many refreshes (0: until Ctrl+C)" };
+        var command = new Command("describe",
+            "Show where a group stands per partition, as kafka-consumer-groups --describe: GROUP TOPIC PARTITION " +
+            "CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID (\"-\" where unknown); --state and --members " +
+            "show the group's epochs and its members")
+        {
+            groupId, json, state, members, offsets, watch, interval, iterations,
         };
         ClusterConnection.AddOptionsTo(command);
-        command.SetAction((parse, ct) => ClusterConnection.RunAsync(parse, ct, async (cluster, _) =>
+        command.SetAction((parse, ct) => ClusterConnection.RunAsync(parse, ct, async (cluster, cancellationToken) =>
         {
-            var details = await cluster.Client.Admin.DescribeGroupAsync(parse.GetValue(groupId)!);
-            if (parse.GetValue(json))
+            var group = parse.GetValue(groupId)!;
+            if (parse.GetValue(interval) < 1 || parse.GetValue(iterations) < 0)
             {
-                JsonLine.Write(Console.Out, w => WriteJson(w, details));
+                throw new CliException("--interval-ms must be 1 or more and --iterations 0 or more");
             }
-            else
+            Action<TextWriter, GroupDetails> render = parse.GetValue(json)
+                ? (output, details) => JsonLine.Write(output, w => WriteJson(w, details))
+                : (output, details) => GroupDescribeView.Write(output, details, parse.GetValue(state), parse.GetValue(members), parse.GetValue(offsets));
+            if (!parse.GetValue(watch))
             {
-                WriteText(Console.Out, details);
+                render(Console.Out, await cluster.Client.Admin.DescribeGroupAsync(group));
+                return ExitCodes.Ok;
             }
-            return ExitCodes.Ok;
+            return await GroupDescribeView.WatchAsync(_ => cluster.Client.Admin.DescribeGroupAsync(group), render, Console.Out,
+                inPlace: !parse.GetValue(json) && !Console.IsOutputRedirected, TimeSpan.FromMilliseconds(parse.GetValue(interval)),
+                parse.GetValue(iterations), cancellationToken);
         }));
         return command;
-    }
-
-    private static void WriteText(TextWriter output, GroupDetails details)
-    {
-        var group = details.Group;
-        output.WriteLine(
-            $"Group: {group.GroupId}  State: {group.State}  Group epoch: {group.GroupEpoch}  " +
-            $"Assignment epoch: {group.AssignmentEpoch}  Assignor: {group.Assignor}  Members: {group.Members.Count}");
-        output.WriteLine();
-        var members = new TableWriter("MEMBER", "CLIENT", "EPOCH>", "STATE", "ASSIGNED", "PENDING-REVOCATION");
-        foreach (var member in group.Members.OrderBy(m => m.ClientId, StringComparer.Ordinal).ThenBy(m => m.MemberId, StringComparer.Ordinal))
-        {
-            members.AddRow(member.MemberId, member.InstanceId is null ? member.ClientId : $"{member.ClientId} ({member.InstanceId})",
-                member.MemberEpoch, member.State, Partitions(member.AssignedPartitions), Partitions(member.PartitionsPendingRevocation));
-        }
-        if (members.RowCount == 0)
-        {
-            output.WriteLine("No active members.");
-        }
-        else
-        {
-            members.WriteTo(output);
-        }
-        output.WriteLine();
-        var partitions = new TableWriter("TOPIC", "PARTITION>", "COMMITTED>", "LOG-END>", "LAG>", "OWNER");
-        foreach (var p in details.Partitions)
-        {
-            partitions.AddRow(p.TopicPartition.Topic, p.TopicPartition.Partition, p.CommittedOffset, p.LogEndOffset, p.Lag, p.Owner);
-        }
-        partitions.WriteTo(output);
     }
 
     private static void WriteJson(System.Text.Json.Utf8JsonWriter w, GroupDetails details)
